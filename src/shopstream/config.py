@@ -1,0 +1,71 @@
+"""All of shopstream's configuration: one settings object read from the environment.
+
+Each field is an environment variable of the same name in upper case (``kafka_topic`` is
+``KAFKA_TOPIC``). The README's configuration table lists them with their defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated at start-up; build one with ``Settings()`` and pass it down."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        description="Brokers of an existing Kafka. Unset: shopstream runs a local broker.",
+    )
+    kafka_topic: str = Field(default="delhaize_shop", min_length=1)
+    kafka_partitions: int = Field(default=3, ge=1, description="Partitions of a topic it creates.")
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_local_port: int = Field(default=9092, description="Client port of the local broker.")
+    kafka_local_controller_port: int = Field(default=9093)
+    kafka_state_dir: Path = Field(
+        default=Path(".kafka"), description="Jars, config, data and log of the local broker."
+    )
+    kafka_linger_ms: float = Field(
+        default=2.0, ge=0, description="How long the producer waits to fill a batch."
+    )
+    publish_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait for the broker's ack before answering 503."
+    )
+    worker_group: str = Field(default="shopstream-workers", min_length=1)
+    worker_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    worker_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1,
+        description="How long a crashed worker keeps its partitions before others take them.",
+    )
+    database_url: str = Field(
+        default="database.json",
+        description="A path ending in .json, or sqlite:///path/to/file.db.",
+    )
+    categories_file: Path | None = Field(
+        default=None, description="The manager's category list; unset: the bundled one."
+    )
+    batch_max_tickets: int = Field(
+        default=10_000, ge=1, description="Tickets per POST /data/batch."
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.kafka_topic}.dlq"
+
+    @property
+    def uses_local_broker(self) -> bool:
+        return self.kafka_bootstrap_servers is None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        if self.kafka_bootstrap_servers is not None:
+            return self.kafka_bootstrap_servers
+        return f"127.0.0.1:{self.kafka_local_port}"

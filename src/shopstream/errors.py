@@ -1,0 +1,35 @@
+"""The exceptions shopstream raises on purpose.
+
+    ShopstreamError
+     ├── ConfigurationError   a setting or a required tool is wrong or missing
+     ├── BrokerError          the local Kafka broker could not be started or stopped
+     ├── PublishError         Kafka did not acknowledge a ticket in time (API answers 503)
+     │    └── BackpressureError  the producer's local queue is full (503 + Retry-After)
+     └── StoreError           the store cannot be read or written as it stands
+
+Every message says what to do next; the CLI prints it as one line, never a traceback.
+"""
+
+
+class ShopstreamError(Exception):
+    """Base of every error shopstream raises on purpose."""
+
+
+class ConfigurationError(ShopstreamError):
+    """A setting or a required external tool is wrong or missing."""
+
+
+class BrokerError(ShopstreamError):
+    """The local Kafka broker could not be started, reached or stopped."""
+
+
+class PublishError(ShopstreamError):
+    """Kafka did not acknowledge a message."""
+
+
+class BackpressureError(PublishError):
+    """The producer's local queue is full; the client should retry shortly."""
+
+
+class StoreError(ShopstreamError):
+    """The store cannot be read or written as it stands."""
