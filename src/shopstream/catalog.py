@@ -1,0 +1,82 @@
+"""The manager's category list: load it, normalise its names, look a product up.
+
+The list comes in her own format, a category mapped to a comma-separated sentence of
+product names (``{"Fruit": "an apple, banana, orange, pear, kiwi"}``). Names are matched
+ignoring case and surrounding whitespace, and a leading article is not part of a name:
+her "an apple" is the product "Apple".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+import orjson
+
+from shopstream.errors import ConfigurationError
+
+UNCATEGORISED = "Other"
+_ARTICLES = ("a ", "an ", "the ")
+
+
+def normalise(name: str) -> str:
+    """The form two product names are compared in."""
+    key = " ".join(name.split()).casefold()
+    for article in _ARTICLES:
+        if key.startswith(article):
+            return key.removeprefix(article)
+    return key
+
+
+class Catalog:
+    """Maps a product name to its category; unknown products are ``Other``, never dropped."""
+
+    def __init__(self, names_by_category: Mapping[str, list[str]]) -> None:
+        self._category_by_name: dict[str, str] = {}
+        for category, names in names_by_category.items():
+            for name in names:
+                key = normalise(name)
+                known = self._category_by_name.setdefault(key, category)
+                if known != category:
+                    raise ConfigurationError(
+                        f"product {name!r} is listed under both {known!r} and {category!r}; "
+                        "keep it in one category"
+                    )
+        self.categories: tuple[str, ...] = (*names_by_category, UNCATEGORISED)
+
+    def category_of(self, product_name: str) -> str:
+        return self._category_by_name.get(normalise(product_name), UNCATEGORISED)
+
+    @classmethod
+    def from_manager_list(cls, raw: Mapping[str, object]) -> Catalog:
+        """Build from ``{"Fruit": "apple, banana"}`` (a list of names is accepted too)."""
+        names_by_category: dict[str, list[str]] = {}
+        for category, names in raw.items():
+            if isinstance(names, str):
+                listed = names.split(",")
+            elif isinstance(names, list) and all(isinstance(n, str) for n in names):
+                listed = list(names)
+            else:
+                raise ConfigurationError(
+                    f"category {category!r} must map to a comma-separated string of names"
+                )
+            names_by_category[category] = [n for n in listed if n.strip()]
+        return cls(names_by_category)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Catalog:
+        """Read the list from ``path``, or the bundled ``categories.json`` when it is None."""
+        try:
+            if path is None:
+                data = resources.files("shopstream").joinpath("categories.json").read_bytes()
+            else:
+                data = path.read_bytes()
+            raw = orjson.loads(data)
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise ConfigurationError(f"cannot read the category list {path}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigurationError(
+                f"the category list {path} must be a JSON object of category -> names"
+            )
+        return cls.from_manager_list(raw)

@@ -1,0 +1,28 @@
+"""Ticket -> enriched ticket: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shopstream.catalog import Catalog
+from shopstream.models import EnrichedProduct, EnrichedTicket, Ticket
+
+
+def total_price(prices: list[float]) -> float:
+    """The exact decimal sum of the prices as written: 0.1 + 0.2 is 0.3, not 0.30000000000000004."""
+    return float(sum((Decimal(repr(p)) for p in prices), Decimal(0)))
+
+
+def enrich(ticket: Ticket, catalog: Catalog) -> EnrichedTicket:
+    return EnrichedTicket(
+        id=ticket.id,
+        store=ticket.store,
+        date=ticket.date,
+        total_price=total_price([p.price for p in ticket.products]),
+        products=[
+            EnrichedProduct(
+                id=p.id, name=p.name, price=p.price, category=catalog.category_of(p.name)
+            )
+            for p in ticket.products
+        ],
+    )

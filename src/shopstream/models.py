@@ -1,0 +1,78 @@
+"""The ticket schema: what a till sends (``Ticket``) and what is stored (``EnrichedTicket``).
+
+Validation is strict on purpose: a price sent as a string, a date that is not a calendar
+date or a field nobody asked for is refused with an error naming it, rather than guessed
+at. Ids may be strings or integers and are always stored as strings.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+MAX_PRODUCTS_PER_TICKET = 1000
+MAX_PRICE = 1_000_000
+MAX_TEXT_LENGTH = 200
+
+
+def _identifier_as_text(value: object) -> object:
+    """Accept a string or an integer (never a bool or a float) and hand on a string."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PydanticCustomError("identifier_type", "must be a string or an integer")
+    return str(value)
+
+
+Identifier = Annotated[
+    str,
+    BeforeValidator(_identifier_as_text),
+    Field(min_length=1, max_length=MAX_TEXT_LENGTH),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+                {"type": "integer"},
+            ]
+        }
+    ),
+]
+Text = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_TEXT_LENGTH)]
+Price = Annotated[float, Field(strict=True, ge=0, le=MAX_PRICE, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Product(_Strict):
+    id: Identifier
+    name: Text
+    price: Price
+
+
+class Ticket(_Strict):
+    """One purchase, as the till sends it to ``POST /data``."""
+
+    id: Identifier
+    store: Text
+    date: Annotated[datetime.date, Field(strict=True)]
+    products: Annotated[list[Product], Field(min_length=1, max_length=MAX_PRODUCTS_PER_TICKET)]
+
+
+class EnrichedProduct(_Strict):
+    id: str
+    name: str
+    price: float
+    category: str
+
+
+class EnrichedTicket(_Strict):
+    """A ticket as stored: the input fields unchanged, plus ``total_price`` and categories."""
+
+    id: str
+    store: str
+    date: datetime.date
+    total_price: float
+    products: list[EnrichedProduct]

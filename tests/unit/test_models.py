@@ -1,0 +1,92 @@
+"""Every validation rule of a ticket, each with a case that breaks it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shopstream.models import MAX_PRODUCTS_PER_TICKET, Ticket
+from tests.helpers import SEED_TICKET, ticket
+
+
+def _errors(body: dict[str, Any] | str) -> dict[str, str]:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    with pytest.raises(ValidationError) as caught:
+        Ticket.model_validate_json(raw)
+    return {".".join(map(str, e["loc"])): e["type"] for e in caught.value.errors()}
+
+
+def test_the_seed_ticket_is_valid() -> None:
+    parsed = Ticket.model_validate_json(json.dumps(SEED_TICKET))
+    assert parsed.id == "123456789"
+    assert [p.name for p in parsed.products] == ["Banana", "Bread", "Water"]
+
+
+def test_an_integer_id_is_kept_as_a_string() -> None:
+    assert Ticket.model_validate_json(json.dumps(ticket(42))).id == "42"
+
+
+@pytest.mark.parametrize("bad_id", [True, 1.5, None, "", [1], {"a": 1}])
+def test_id_must_be_a_non_empty_string_or_an_integer(bad_id: object) -> None:
+    assert "id" in _errors({**SEED_TICKET, "id": bad_id})
+
+
+@pytest.mark.parametrize("store", ["", "   ", 5, None])
+def test_store_must_be_non_empty_text(store: object) -> None:
+    assert "store" in _errors({**SEED_TICKET, "store": store})
+
+
+@pytest.mark.parametrize(
+    "date", ["2020-02-30", "2020-13-01", "01/01/2020", "2020-01-01T10:00:00", 20200101, "", None]
+)
+def test_date_must_be_a_real_iso_date(date: object) -> None:
+    assert "date" in _errors({**SEED_TICKET, "date": date})
+
+
+def test_products_must_be_a_non_empty_bounded_list() -> None:
+    assert "products" in _errors({**SEED_TICKET, "products": []})
+    assert "products" in _errors({**SEED_TICKET, "products": "Banana"})
+    many = [{"id": "1", "name": "Banana", "price": 1.0}] * (MAX_PRODUCTS_PER_TICKET + 1)
+    assert "products" in _errors({**SEED_TICKET, "products": many})
+
+
+@pytest.mark.parametrize("price", ["1.5", -0.01, None, True, 1e7])
+def test_price_must_be_a_number_from_zero_to_the_maximum(price: object) -> None:
+    product = {"id": "1", "name": "Banana", "price": price}
+    assert "products.0.price" in _errors({**SEED_TICKET, "products": [product]})
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_price_must_be_finite(literal: str) -> None:
+    raw = json.dumps(SEED_TICKET).replace('"price": 1.5', f'"price": {literal}', 1)
+    assert "products.0.price" in _errors(raw)
+
+
+def test_a_zero_or_integer_price_is_fine() -> None:
+    products = [{"id": "1", "name": "Bag", "price": 0}, {"id": 2, "name": "Cake", "price": 3}]
+    parsed = Ticket.model_validate_json(json.dumps({**SEED_TICKET, "products": products}))
+    assert [p.price for p in parsed.products] == [0.0, 3.0]
+    assert parsed.products[1].id == "2"
+
+
+@pytest.mark.parametrize("name", ["", "  ", 7, None])
+def test_product_name_must_be_non_empty_text(name: object) -> None:
+    product = {"id": "1", "name": name, "price": 1.0}
+    assert "products.0.name" in _errors({**SEED_TICKET, "products": [product]})
+
+
+def test_unknown_fields_are_refused_by_name() -> None:
+    assert "coupon" in _errors({**SEED_TICKET, "coupon": "X"})
+    product = {"id": "1", "name": "Banana", "price": 1.0, "weight": 3}
+    assert "products.0.weight" in _errors({**SEED_TICKET, "products": [product]})
+
+
+def test_missing_fields_are_named() -> None:
+    assert set(_errors({"id": "1"})) == {"store", "date", "products"}
+
+
+def test_not_json_is_refused() -> None:
+    assert _errors("{not json")
