@@ -1,0 +1,26 @@
+"""Stores: one ``Store`` interface, chosen by ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shopstream.errors import ConfigurationError
+from shopstream.stores.base import Store
+from shopstream.stores.jsonfile import JsonFileStore
+from shopstream.stores.sqlite import SqliteStore
+
+__all__ = ["JsonFileStore", "SqliteStore", "Store", "open_store"]
+
+_SQLITE_PREFIX = "sqlite:///"
+
+
+def open_store(database_url: str) -> Store:
+    """The store ``database_url`` names: ``*.json`` or ``sqlite:///path`` (no I/O yet)."""
+    if database_url.startswith(_SQLITE_PREFIX):
+        return SqliteStore(Path(database_url.removeprefix(_SQLITE_PREFIX)))
+    if database_url.endswith(".json") and "://" not in database_url:
+        return JsonFileStore(Path(database_url))
+    raise ConfigurationError(
+        f"DATABASE_URL={database_url!r} is not a store shopstream knows: "
+        "use a path ending in .json (e.g. database.json) or sqlite:///path/to/file.db"
+    )

@@ -1,0 +1,124 @@
+"""SQLite: tickets and their product lines in two tables, one transaction per batch."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from shopstream.errors import StoreError
+from shopstream.models import EnrichedTicket
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id          TEXT PRIMARY KEY,
+    store       TEXT NOT NULL,
+    date        TEXT NOT NULL,
+    total_price REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS products (
+    ticket_id  TEXT    NOT NULL REFERENCES tickets (id),
+    line       INTEGER NOT NULL,
+    product_id TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    price      REAL    NOT NULL,
+    category   TEXT    NOT NULL,
+    PRIMARY KEY (ticket_id, line)
+) WITHOUT ROWID;
+"""
+# SQLite allows 32766 host parameters per statement; stay well below.
+_IDS_PER_QUERY = 500
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqliteStore:
+    """A SQLite file in WAL mode, synchronous=FULL so a committed batch survives power loss."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    def add(self, tickets: Sequence[EnrichedTicket]) -> int:
+        if self._db is None:
+            raise StoreError("the sqlite store was not opened for writing; call open() first")
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            stored = self._present(db, [t.id for t in tickets])
+            fresh: dict[str, EnrichedTicket] = {}
+            for ticket in tickets:
+                if ticket.id not in stored:
+                    fresh.setdefault(ticket.id, ticket)
+            db.executemany(
+                "INSERT INTO tickets (id, store, date, total_price) VALUES (?, ?, ?, ?)",
+                [(t.id, t.store, t.date.isoformat(), t.total_price) for t in fresh.values()],
+            )
+            db.executemany(
+                "INSERT INTO products (ticket_id, line, product_id, name, price, category)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (t.id, line, p.id, p.name, p.price, p.category)
+                    for t in fresh.values()
+                    for line, p in enumerate(t.products)
+                ],
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StoreError(f"sqlite store {self.path}: {exc}") from exc
+        return len(fresh)
+
+    @staticmethod
+    def _present(db: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+        present: set[str] = set()
+        for chunk in _chunks(ids, _IDS_PER_QUERY):
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(f"SELECT id FROM tickets WHERE id IN ({marks})", chunk)  # noqa: S608
+            present.update(row[0] for row in rows)
+        return present
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """The writer's connection, or a read-only one; None when nothing is stored yet."""
+        if self._db is not None:
+            yield self._db
+        elif not self.path.exists():
+            yield None
+        else:
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+                yield db
+
+    def missing(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(ids))
+        with self._reading() as db:
+            try:
+                return set(wanted) - (self._present(db, wanted) if db else set())
+            except sqlite3.OperationalError:  # no tables yet: nothing stored
+                return set(wanted)
+
+    def count(self) -> int:
+        with self._reading() as db:
+            try:
+                return int(db.execute("SELECT count(*) FROM tickets").fetchone()[0]) if db else 0
+            except sqlite3.OperationalError:
+                return 0
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

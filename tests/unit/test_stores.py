@@ -1,0 +1,95 @@
+"""The contract every store keeps, run against each store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shopstream.errors import ConfigurationError
+from shopstream.stores import JsonFileStore, SqliteStore, Store, open_store
+from tests.unit.storedata import enriched
+
+
+@pytest.fixture(params=["json", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return (
+        str(tmp_path / "database.json")
+        if request.param == "json"
+        else (f"sqlite:///{tmp_path / 'shop.db'}")
+    )
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = open_store(store_url)
+    opened.open()
+    yield opened
+    opened.close()
+
+
+def test_added_tickets_are_stored(store: Store) -> None:
+    assert store.add([enriched("1"), enriched("2")]) == 2
+    assert store.count() == 2
+    assert store.missing(["1", "2", "3"]) == {"3"}
+
+
+def test_a_ticket_is_stored_once_whatever_is_redelivered(store: Store) -> None:
+    store.add([enriched("1"), enriched("2")])
+    assert store.add([enriched("2"), enriched("3"), enriched("3")]) == 1
+    assert store.add([enriched("1")]) == 0
+    assert store.count() == 3
+
+
+def test_an_empty_batch_changes_nothing(store: Store) -> None:
+    assert store.add([]) == 0
+    assert store.count() == 0
+
+
+def test_a_reopened_store_has_everything_and_still_dedupes(store: Store, store_url: str) -> None:
+    store.add([enriched(str(i)) for i in range(100)])
+    store.close()
+    again = open_store(store_url)
+    again.open()
+    assert again.count() == 100
+    assert again.add([enriched("5"), enriched("100")]) == 1
+    again.close()
+
+
+def test_a_reader_sees_what_the_writer_stored(store: Store, store_url: str) -> None:
+    reader = open_store(store_url)
+    assert reader.count() == 0
+    store.add([enriched("a"), enriched("b")])
+    assert reader.count() == 2
+    assert reader.missing(["a", "z"]) == {"z"}
+
+
+def test_a_reader_of_a_store_not_yet_made_sees_nothing(store_url: str) -> None:
+    reader = open_store(store_url)
+    assert reader.count() == 0
+    assert reader.missing(["1"]) == {"1"}
+
+
+def test_adding_before_open_is_an_error(store_url: str) -> None:
+    with pytest.raises(Exception, match="open"):
+        open_store(store_url).add([enriched("1")])
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("database.json", JsonFileStore),
+        ("data/x.json", JsonFileStore),
+        ("sqlite:///shop.db", SqliteStore),
+        ("sqlite:////tmp/shop.db", SqliteStore),
+    ],
+)
+def test_database_url_chooses_the_store(url: str, kind: type) -> None:
+    assert isinstance(open_store(url), kind)
+
+
+@pytest.mark.parametrize("url", ["database.csv", "mysql://x/y", "", "http://x/db.json"])
+def test_an_unknown_database_url_is_refused_with_the_choices(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"\.json.*sqlite:///"):
+        open_store(url)
