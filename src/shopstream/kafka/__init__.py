@@ -1,0 +1,1 @@
+"""Kafka: client configuration, topic admin, producer, consumer, and the local broker."""

@@ -1,0 +1,265 @@
+"""A local, single-node Apache Kafka 4 broker in KRaft mode, run with ``java``.
+
+The jars are Apache's own, resolved from Maven Central by the small ``pom.xml`` beside
+this module; nothing is compiled. Everything the broker needs or writes lives in one
+state directory (``.kafka/`` by default): ``libs/``, ``server.properties``, ``data/``,
+``broker.log`` and ``broker.pid``. The broker runs detached from the shell that started
+it, so ``shopstream kafka stop`` (or SIGTERM to the pid) is what stops it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from shopstream.errors import BrokerError, ConfigurationError
+from shopstream.kafka.admin import broker_answers
+
+log = logging.getLogger(__name__)
+
+_MAIN_CLASS = "kafka.Kafka"
+_MIN_JAVA = 17
+_INSTALL_HINT = (
+    "install a Java 17+ runtime and Maven (Debian: apt-get install openjdk-17-jre-headless "
+    "maven), or set KAFKA_BOOTSTRAP_SERVERS to a broker you already run"
+)
+
+
+def _resource(name: str) -> bytes:
+    return resources.files("shopstream.kafka").joinpath(name).read_bytes()
+
+
+def _require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise ConfigurationError(f"`{tool}` was not found: {_INSTALL_HINT}")
+    return path
+
+
+def _java_major(java: str) -> int:
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [java, "-version"], capture_output=True, text=True, check=False
+    )
+    match = re.search(r'version "(\d+)', result.stderr)
+    return int(match.group(1)) if match else 0
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running (not zombie) Kafka broker process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state != "Z" and _MAIN_CLASS.encode() in cmdline
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """One KRaft node acting as both controller and broker on 127.0.0.1."""
+
+    state_dir: Path
+    port: int = 9092
+    controller_port: int = 9093
+    libs_dir: Path | None = None
+    heap: str = "1g"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def libs(self) -> Path:
+        return self.libs_dir or self.state_dir / "libs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "broker.log"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.state_dir / "broker.pid"
+
+    def pid(self) -> int | None:
+        """The pid of this state directory's broker process, if it runs."""
+        try:
+            pid = int(self._pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _process_alive(pid) else None
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        return broker_answers(self.bootstrap_servers, timeout)
+
+    def install(self) -> None:
+        """Resolve the Kafka jars with Maven, unless the ones for this pom are already there."""
+        pom = _resource("pom.xml")
+        stamp = self.libs / ".pom-sha256"
+        digest = hashlib.sha256(pom).hexdigest()
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        mvn = _require("mvn")
+        shutil.rmtree(self.libs, ignore_errors=True)
+        self.libs.mkdir(parents=True)
+        pom_path = self.libs / "pom.xml"
+        pom_path.write_bytes(pom)
+        log.info("fetching Apache Kafka jars with Maven into %s", self.libs)
+        result = subprocess.run(  # noqa: S603 - fixed arguments
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(pom_path),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={self.libs.resolve()}",
+                "-DincludeScope=runtime",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BrokerError(f"Maven could not fetch Kafka:\n{result.stdout}{result.stderr}")
+        stamp.write_text(digest)
+
+    def _write_config(self) -> Path:
+        data = self.state_dir / "data"
+        config = self.state_dir / "server.properties"
+        config.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={data.resolve()}",
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    # Topics are created by shopstream with the partitions it is configured for.
+                    "auto.create.topics.enable=false",
+                    "",
+                ]
+            )
+        )
+        (self.state_dir / "log4j2.properties").write_bytes(_resource("log4j2.properties"))
+        return config
+
+    def _format(self, java: str, config: Path) -> None:
+        if (self.state_dir / "data" / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        result = subprocess.run(  # noqa: S603 - fixed arguments
+            [
+                java,
+                "-cp",
+                f"{self.libs}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BrokerError(
+                f"could not format the broker's storage:\n{result.stdout}{result.stderr}"
+            )
+
+    def start(self, timeout: float = 90.0) -> bool:
+        """Start the broker and return once it answers; False if it was already running."""
+        if self.pid() is not None and self.answers():
+            return False
+        java = _require("java")
+        if _java_major(java) < _MIN_JAVA:
+            raise ConfigurationError(f"Kafka 4 needs Java {_MIN_JAVA} or newer: {_INSTALL_HINT}")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.install()
+        config = self._write_config()
+        self._format(java, config)
+        with self.log_file.open("ab") as log_out:
+            process = subprocess.Popen(  # noqa: S603 - fixed arguments
+                [
+                    java,
+                    "-Xms256m",
+                    f"-Xmx{self.heap}",
+                    "-XX:+UseG1GC",
+                    "-XX:MaxGCPauseMillis=20",
+                    "-XX:+ExitOnOutOfMemoryError",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={self.state_dir.resolve() / 'log4j2.properties'}",
+                    "-cp",
+                    f"{self.libs}/*",
+                    _MAIN_CLASS,
+                    str(config),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BrokerError(f"the broker exited at start-up:\n{self._log_tail()}")
+            if self.answers(timeout=1.0):
+                log.info("kafka broker %s up (pid %d)", self.bootstrap_servers, process.pid)
+                return True
+        self.kill()
+        raise BrokerError(f"the broker did not answer within {timeout:.0f} s:\n{self._log_tail()}")
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop gracefully (SIGTERM), or by SIGKILL after ``timeout``; False if not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _process_alive(pid):
+                return True
+            time.sleep(0.1)
+        log.warning("broker %d ignored SIGTERM for %.0f s: killing it", pid, timeout)
+        self.kill()
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL the broker at once, as a crash would."""
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        while _process_alive(pid):
+            time.sleep(0.05)
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no broker log)"

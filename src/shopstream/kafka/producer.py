@@ -1,0 +1,121 @@
+"""Publishing from asyncio: a message counts as published once the broker acknowledged it.
+
+One ``confluent_kafka.Producer`` per process. ``produce`` only queues a message; a
+background thread serves librdkafka's delivery reports and settles the asyncio future
+each ``publish`` awaits, so the event loop never blocks on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from shopstream.config import Settings
+from shopstream.errors import BackpressureError, PublishError
+from shopstream.kafka.config import producer_config
+
+log = logging.getLogger(__name__)
+
+# How long past librdkafka's own message timeout we still wait for its delivery report.
+_REPORT_GRACE_S = 1.0
+
+
+class Publisher(Protocol):
+    """What the API needs from Kafka; a fake stands in for it in unit tests."""
+
+    async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish ``(key, value)`` pairs; return once the broker acknowledged every one."""
+        ...
+
+    async def ready(self) -> bool:
+        """Whether the brokers answer right now."""
+        ...
+
+
+def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
+    if future.done():  # the request gave up waiting
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(PublishError(f"Kafka did not take the ticket: {error.str()}"))
+
+
+class KafkaPublisher:
+    """The ``Publisher`` backed by an idempotent, ``acks=all`` Kafka producer."""
+
+    def __init__(self, settings: Settings, role: str = "api") -> None:
+        self._settings = settings
+        self._role = role
+        self._producer: Producer | None = None
+        self._reporter: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        """Create the producer and the thread that serves its delivery reports."""
+        self._producer = Producer(producer_config(self._settings, self._role))
+        self._reporter = threading.Thread(
+            target=self._serve_reports, name="kafka-delivery-reports", daemon=True
+        )
+        self._reporter.start()
+
+    def _serve_reports(self) -> None:
+        assert self._producer is not None  # noqa: S101 - set before the thread starts
+        while not self._stopping.is_set():
+            self._producer.poll(0.1)
+
+    def _running_producer(self) -> Producer:
+        if self._producer is None:
+            raise PublishError("the Kafka producer is not started")
+        return self._producer
+
+    async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        producer = self._running_producer()
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for key, value in messages:
+            future: asyncio.Future[None] = loop.create_future()
+
+            def report(
+                error: KafkaError | None, _: Message, f: asyncio.Future[None] = future
+            ) -> None:
+                loop.call_soon_threadsafe(_settle, f, error)
+
+            try:
+                producer.produce(self._settings.kafka_topic, value, key, on_delivery=report)
+            except BufferError as exc:
+                raise BackpressureError("the producer queue is full; retry shortly") from exc
+            except KafkaException as exc:
+                raise PublishError(f"Kafka refused the ticket: {exc}") from exc
+            futures.append(future)
+        deadline = self._settings.publish_timeout_s + _REPORT_GRACE_S
+        try:
+            async with asyncio.timeout(deadline):
+                await asyncio.gather(*futures)
+        except TimeoutError as exc:
+            raise PublishError(f"no acknowledgement from Kafka within {deadline:.0f} s") from exc
+
+    async def ready(self) -> bool:
+        producer = self._running_producer()
+        try:
+            await asyncio.to_thread(producer.list_topics, self._settings.kafka_topic, 2.0)
+        except KafkaException:
+            return False
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued (up to ``timeout``), then stop the report thread."""
+        if self._producer is None:
+            return
+        left = self._producer.flush(timeout)
+        if left:
+            log.warning("%d messages were still unacknowledged at shutdown", left)
+        self._stopping.set()
+        if self._reporter is not None:
+            self._reporter.join()
+        self._producer = None
