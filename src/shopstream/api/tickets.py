@@ -1,0 +1,88 @@
+"""``POST /data`` and ``POST /data/batch``: validate, publish, answer once Kafka has them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import TypeAdapter, ValidationError
+
+from shopstream.api.deps import PublisherDep, SettingsDep
+from shopstream.api.schema import json_body, ref
+from shopstream.models import Ticket
+
+router = APIRouter(tags=["tickets"])
+
+_TICKETS = TypeAdapter(list[Ticket])
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Not a valid ticket: `detail` names every bad field"},
+    503: {"description": "Kafka did not acknowledge in time; retry after `Retry-After`"},
+}
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors, each with a dotted ``field`` name and without the input echoed."""
+    return [
+        {
+            "field": ".".join(str(part) for part in error["loc"]) or "body",
+            "message": error["msg"],
+            "type": error["type"],
+            "loc": ["body", *error["loc"]],
+        }
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def _ticket_index(error: dict[str, Any]) -> int | None:
+    """Which ticket of a batch an error is about (its ``loc`` is ``body, index, ...``)."""
+    loc = error["loc"]
+    return loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+
+
+def _unprocessable(detail: Any) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+
+
+@router.post(
+    "/data",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Accept one ticket",
+    description="Answers 202 only once Kafka acknowledged the ticket (acks=all).",
+    openapi_extra=json_body(ref(Ticket)),
+    responses=_UNAVAILABLE,
+)
+async def post_ticket(request: Request, publisher: PublisherDep) -> dict[str, str]:
+    try:
+        ticket = Ticket.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise _unprocessable(field_errors(exc)) from None
+    await publisher.publish([(ticket.id, ticket.model_dump_json().encode())])
+    return {"status": "ok", "id": ticket.id}
+
+
+@router.post(
+    "/data/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Accept many tickets, all or nothing",
+    description=(
+        "Validates every ticket first: if any is bad, none is published and `invalid` lists "
+        "the index of each bad one. Answers 202 once Kafka acknowledged all of them."
+    ),
+    openapi_extra=json_body({"type": "array", "items": ref(Ticket), "minItems": 1}),
+    responses=_UNAVAILABLE,
+)
+async def post_batch(
+    request: Request, publisher: PublisherDep, settings: SettingsDep
+) -> dict[str, Any]:
+    try:
+        tickets = _TICKETS.validate_json(await request.body())
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        invalid = sorted({i for i in map(_ticket_index, errors) if i is not None})
+        raise _unprocessable({"invalid": invalid, "errors": errors}) from None
+    if not tickets or len(tickets) > settings.batch_max_tickets:
+        raise _unprocessable(
+            f"a batch holds 1 to {settings.batch_max_tickets} tickets, not {len(tickets)}"
+        )
+    await publisher.publish([(t.id, t.model_dump_json().encode()) for t in tickets])
+    return {"status": "ok", "count": len(tickets)}
