@@ -1,0 +1,166 @@
+"""The ``shopstream`` command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from shopstream.catalog import Catalog
+from shopstream.config import Settings
+from shopstream.errors import ShopstreamError
+from shopstream.kafka.admin import broker_answers
+from shopstream.stores import open_store
+from shopstream.stress import run_stress
+from shopstream.up import local_broker, run_pipeline
+from shopstream.worker import Worker
+
+app = typer.Typer(
+    help="Tickets over HTTP into Apache Kafka, enriched and stored.", no_args_is_help=True
+)
+kafka_app = typer.Typer(
+    help="The local Apache Kafka broker (KRaft, no ZooKeeper).", no_args_is_help=True
+)
+app.add_typer(kafka_app, name="kafka")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    return settings
+
+
+@app.command()
+def up() -> None:
+    """Run the whole pipeline: local Kafka, the API on API_HOST:API_PORT, and a worker."""
+    raise typer.Exit(run_pipeline(_settings()))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default: API_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: API_PORT")] = None,
+) -> None:
+    """Run the HTTP API alone."""
+    settings = _settings()
+    uvicorn.run(
+        "shopstream.api.app:app_from_environment",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run one worker: consume, enrich, store, commit. SIGTERM or Ctrl-C stops it cleanly."""
+    settings = _settings()
+    the_worker = Worker(
+        settings, open_store(settings.database_url), Catalog.load(settings.categories_file)
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: the_worker.stop())
+    the_worker.run()
+
+
+@app.command()
+def stress(
+    count: Annotated[int, typer.Option(min=1, help="Tickets to send.")] = 1000,
+    url: Annotated[str, typer.Option(help="Default: http://API_HOST:API_PORT/data")] = "",
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Requests in flight; 1 = the seed's.")
+    ] = 1,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the store.")] = 60.0,
+) -> None:
+    """The seed's stress test: POST tickets, then wait until every accepted one is stored."""
+    settings = _settings()
+    target = url or f"http://{settings.api_host}:{settings.api_port}/data"
+    store = open_store(settings.database_url)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("sending", total=count)
+        result = run_stress(
+            target,
+            count,
+            store,
+            concurrency=concurrency,
+            timeout=timeout,
+            on_sent=lambda: progress.advance(task),
+        )
+    refused = ", ".join(f"{n}x{code}" for code, n in sorted(result.refused.items())) or "0"
+    console.print(
+        f"sent {result.sent}  accepted {len(result.accepted)}  refused {refused}  "
+        f"errors {result.errors}  stored {result.stored}  "
+        f"seconds {result.seconds:.2f}  tickets/s {result.rate:.0f}"
+    )
+    if result.missing:
+        errors.print(
+            f"[red]{len(result.missing)} accepted tickets are not in {settings.database_url}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@kafka_app.command("start")
+def kafka_start() -> None:
+    """Start the local broker; returns once it answers."""
+    settings = _settings()
+    if not settings.uses_local_broker:
+        console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")
+        return
+    broker = local_broker(settings)
+    started = broker.start()
+    console.print(
+        f"kafka {'started' if started else 'already running'} at {broker.bootstrap_servers}"
+        f" (log: {broker.log_file})"
+    )
+
+
+@kafka_app.command("stop")
+def kafka_stop() -> None:
+    """Stop the local broker gracefully."""
+    stopped = local_broker(_settings()).stop()
+    console.print("kafka stopped" if stopped else "kafka was not running")
+
+
+@kafka_app.command("status")
+def kafka_status() -> None:
+    """Exit 0 only if a broker answers at the configured address."""
+    settings = _settings()
+    broker = local_broker(settings)
+    if broker_answers(settings.bootstrap_servers):
+        pid = broker.pid() if settings.uses_local_broker else None
+        console.print(
+            f"kafka answers at {settings.bootstrap_servers}" + (f" (pid {pid})" if pid else "")
+        )
+        return
+    console.print(f"no kafka broker answers at {settings.bootstrap_servers}")
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point: a ShopstreamError is one readable line, never a traceback."""
+    try:
+        app()
+    except ShopstreamError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)

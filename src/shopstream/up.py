@@ -1,0 +1,106 @@
+"""``shopstream up``: the local broker (unless one is configured), the API and a worker.
+
+The API and the worker run as child processes, each with its output prefixed by its
+name, as ``docker compose up`` does. Ctrl-C (or SIGTERM) stops them gracefully, then the
+broker if this command started it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from typing import IO
+
+from shopstream.config import Settings
+from shopstream.kafka.broker import LocalBroker
+
+log = logging.getLogger(__name__)
+
+_STOP_TIMEOUT_S = 20.0
+
+
+def local_broker(settings: Settings) -> LocalBroker:
+    return LocalBroker(
+        state_dir=settings.kafka_state_dir,
+        port=settings.kafka_local_port,
+        controller_port=settings.kafka_local_controller_port,
+    )
+
+
+def _relay(name: str, stream: IO[bytes]) -> None:
+    out = sys.stdout.buffer
+    for line in stream:
+        out.write(f"{name:<6} | ".encode() + line)
+        out.flush()
+
+
+def _spawn(name: str, args: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "shopstream", *args],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
+    threading.Thread(target=_relay, args=(name, process.stdout), daemon=True).start()
+    return process
+
+
+def _stop(processes: Mapping[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for name, process in processes.items():
+        try:
+            process.wait(_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s: killing it", name, _STOP_TIMEOUT_S)
+            process.kill()
+            process.wait()
+
+
+def run_pipeline(settings: Settings) -> int:
+    """Run everything until Ctrl-C or a part exits; the exit status of the first to fail."""
+    broker = local_broker(settings) if settings.uses_local_broker else None
+    started_broker = broker.start() if broker else False
+    if broker and not started_broker:
+        log.info("kafka broker already running at %s", broker.bootstrap_servers)
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
+    processes = {
+        "api": _spawn("api", ["api"], env),
+        "worker": _spawn("worker", ["worker"], env),
+    }
+    log.info(
+        "shopstream up: POST tickets to http://%s:%d/data (API docs at /docs), stored in %s; "
+        "Kafka at %s, topic %s. Ctrl-C stops everything.",
+        settings.api_host,
+        settings.api_port,
+        settings.database_url,
+        settings.bootstrap_servers,
+        settings.kafka_topic,
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    status = 0
+    try:
+        while not stopped.wait(0.5):
+            failed = {n: p.returncode for n, p in processes.items() if p.poll() is not None}
+            if failed:
+                log.error("stopping: %s exited", ", ".join(f"{n} ({c})" for n, c in failed.items()))
+                status = next(iter(failed.values())) or 1
+                break
+    except KeyboardInterrupt:
+        log.info("Ctrl-C: stopping")
+    finally:
+        _stop(processes)
+        if broker and started_broker:
+            broker.stop()
+            log.info("kafka broker stopped")
+    return status

@@ -1,0 +1,71 @@
+"""The command line: errors are one readable line, settings come from the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shopstream.config import Settings
+
+
+def _shopstream(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shopstream", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_without_java_kafka_start_says_what_to_install(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path), "KAFKA_LOCAL_PORT": "1"}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    result = _shopstream("kafka", "start", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "`java` was not found" in result.stderr
+    assert "KAFKA_BOOTSTRAP_SERVERS" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_kafka_status_fails_when_no_broker_answers(tmp_path: Path) -> None:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    result = _shopstream("kafka", "status", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no kafka broker answers at 127.0.0.1:1" in result.stdout
+
+
+def test_a_bad_database_url_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "mysql://nope"}
+    result = _shopstream("worker", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "DATABASE_URL='mysql://nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
+    monkeypatch.setenv("KAFKA_TOPIC", "shop")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///shop.db")
+    settings = Settings()
+    assert settings.bootstrap_servers == "kafka-1:9092,kafka-2:9092"
+    assert not settings.uses_local_broker
+    assert settings.dead_letter_topic == "shop.dlq"
+    assert settings.database_url == "sqlite:///shop.db"
+
+
+def test_without_a_broker_address_the_local_broker_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.setenv("KAFKA_LOCAL_PORT", "19092")
+    settings = Settings()
+    assert settings.uses_local_broker
+    assert settings.bootstrap_servers == "127.0.0.1:19092"
+    assert settings.kafka_topic == "delhaize_shop"
