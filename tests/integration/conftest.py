@@ -1,0 +1,151 @@
+"""A real Kafka broker for the session, and pipelines (API + workers) on their own topics.
+
+The broker is started by the same launcher as ``shopstream kafka start``, on free ports
+and in a temporary state directory, sharing the jars in the repository's ``.kafka/libs``.
+Every pipeline gets a topic, a consumer group and a store of its own, so tests do not see
+each other's tickets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import httpx2
+import pytest
+
+from shopstream.kafka.broker import LocalBroker
+from shopstream.stores import Store, open_store
+from tests.helpers import free_port, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+LIBS = REPO / ".kafka" / "libs"
+
+pytestmark = pytest.mark.integration
+
+
+def new_broker(state_dir: Path) -> LocalBroker:
+    return LocalBroker(
+        state_dir=state_dir,
+        port=free_port(),
+        controller_port=free_port(),
+        libs_dir=LIBS,
+        heap="512m",
+    )
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    broker = new_broker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@dataclass
+class Pipeline:
+    """An API and workers as real processes, their logs in ``workdir``."""
+
+    workdir: Path
+    env: dict[str, str]
+    api_port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def store(self) -> Store:
+        return open_store(self.env["DATABASE_URL"])
+
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{args[0]}-{len(self.processes)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shopstream", *args],
+            env=self.env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def start_api(self) -> subprocess.Popen[bytes]:
+        process = self.spawn("api", "--port", str(self.api_port))
+        wait_for(self._ready, 30, "the API to be ready")
+        return process
+
+    def _ready(self) -> bool:
+        try:
+            return httpx2.get(f"{self.url}/ready", timeout=5).status_code == 200
+        except httpx2.HTTPError:
+            return False
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        return self.spawn("worker")
+
+    def wait_stored(self, ids: list[str], timeout: float = 60) -> None:
+        wait_for(lambda: not self.store.missing(ids), timeout, f"{len(ids)} tickets stored")
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(self.workdir.glob("*.log"))
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def pipeline_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, str]:
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_TOPIC": name,
+        "WORKER_GROUP": name,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "INFO",
+        # The broker's minimum: a killed worker's partitions move on quickly.
+        "WORKER_SESSION_TIMEOUT_MS": "6000",
+        **extra,
+    }
+
+
+class MakePipeline(Protocol):
+    def __call__(self, database_url: str | None = None, **env: str) -> Pipeline: ...
+
+
+@pytest.fixture
+def make_pipeline(kafka: LocalBroker, tmp_path: Path) -> Iterator[MakePipeline]:
+    """``make_pipeline(database_url=..., **env)``: a Pipeline on the session broker.
+
+    Its processes' logs are printed at teardown, which pytest shows when a test failed.
+    """
+    made: list[Pipeline] = []
+
+    def make(database_url: str | None = None, **env: str) -> Pipeline:
+        url = database_url or str(tmp_path / "database.json")
+        pipeline = Pipeline(tmp_path, pipeline_env(kafka.bootstrap_servers, url, **env))
+        made.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in made:
+        pipeline.stop()
+        print(pipeline.logs())

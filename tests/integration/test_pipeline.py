@@ -1,0 +1,114 @@
+"""HTTP -> Kafka -> worker -> store, on a real broker, for each store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, ticket
+from tests.integration.conftest import MakePipeline
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_posted_ticket_is_stored_enriched_in_database_json(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.start_api()
+    pipeline.start_worker()
+    response = httpx2.post(f"{pipeline.url}/data", json=SEED_TICKET, timeout=10)
+    assert response.status_code == 202
+    pipeline.wait_stored(["123456789"])
+    assert json.loads((tmp_path / "database.json").read_text()) == [SEED_AFTER_PROCESSING]
+
+
+def test_a_posted_batch_is_stored_enriched_in_sqlite(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    database = tmp_path / "shop.db"
+    pipeline = make_pipeline(f"sqlite:///{database}")
+    pipeline.start_api()
+    pipeline.start_worker()
+    batch = [ticket(f"b{i}") for i in range(50)]
+    batch.append(
+        ticket(
+            "odd",
+            products=[
+                {"id": 9, "name": " CHOCOLATE ", "price": 0.1},
+                {"id": 8, "name": "an apple", "price": 0.2},
+            ],
+        )
+    )
+    response = httpx2.post(f"{pipeline.url}/data/batch", json=batch, timeout=10)
+    assert response.status_code == 202
+    pipeline.wait_stored([t["id"] for t in batch])
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM tickets").fetchone() == (51,)
+        assert db.execute("SELECT total_price FROM tickets WHERE id='odd'").fetchone() == (0.3,)
+        lines = db.execute(
+            "SELECT product_id, name, category FROM products WHERE ticket_id='odd' ORDER BY line"
+        ).fetchall()
+        assert lines == [("9", "CHOCOLATE", "Other"), ("8", "an apple", "Fruit")]
+        categories = db.execute(
+            "SELECT category, count(*) FROM products WHERE ticket_id != 'odd' GROUP BY category"
+        ).fetchall()
+        assert sorted(categories) == [("Bakery", 50), ("Drink", 50), ("Fruit", 50)]
+
+
+def test_the_seed_stress_test_stores_exactly_1000_enriched_tickets(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.start_api()
+    pipeline.start_worker()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shopstream",
+            "stress",
+            "--count",
+            "1000",
+            "--url",
+            f"{pipeline.url}/data",
+        ],
+        env=pipeline.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "accepted 1000" in result.stdout
+    assert "stored 1000" in result.stdout
+    # The seed's own counting snippet, then a look at every ticket.
+    with (tmp_path / "database.json").open() as f:
+        data = json.load(f)
+    assert len(data) == 1000
+    assert len({t["id"] for t in data}) == 1000
+    for stored in data:
+        assert stored["total_price"] == 4.5
+        assert [p["category"] for p in stored["products"]] == ["Fruit", "Bakery", "Drink"]
+
+
+def test_invalid_tickets_are_refused_and_nothing_is_stored(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline()
+    pipeline.start_api()
+    pipeline.start_worker()
+    bad = httpx2.post(f"{pipeline.url}/data", json=ticket("bad", date="2020-02-30"), timeout=10)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["field"] == "date"
+    good = httpx2.post(f"{pipeline.url}/data", json=ticket("good"), timeout=10)
+    assert good.status_code == 202
+    pipeline.wait_stored(["good"])
+    assert [t["id"] for t in json.loads((tmp_path / "database.json").read_text())] == ["good"]

@@ -1,0 +1,75 @@
+"""``shopstream up`` from nothing, the seed's stress test against it, then Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from shopstream.kafka.broker import LocalBroker
+from tests.helpers import free_port, wait_for
+from tests.integration.conftest import LIBS
+
+pytestmark = pytest.mark.integration
+
+
+def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    state = tmp_path / ".kafka"
+    state.mkdir()
+    (state / "libs").symlink_to(LIBS)  # the jars the session already fetched
+    kafka_port, controller_port, api_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "KAFKA_LOCAL_PORT": str(kafka_port),
+        "KAFKA_LOCAL_CONTROLLER_PORT": str(controller_port),
+        "API_PORT": str(api_port),
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env.pop("DATABASE_URL", None)
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "shopstream", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: _ready(f"http://127.0.0.1:{api_port}/ready"), 120, "the pipeline to be up")
+        stress = subprocess.run(
+            [sys.executable, "-m", "shopstream", "stress", "--count", "1000"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert stress.returncode == 0, stress.stdout + stress.stderr
+        assert "stored 1000" in stress.stdout
+        assert len(json.loads((tmp_path / "database.json").read_text())) == 1000
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(60)
+        print((tmp_path / "up.log").read_text())
+    assert code == 0
+    output = (tmp_path / "up.log").read_text()
+    assert "api    | " in output
+    assert "worker | " in output
+    assert "worker stopped: 1000 stored" in output
+    broker = LocalBroker(state, kafka_port, controller_port)
+    assert broker.pid() is None
+    assert not broker.answers(timeout=1)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx2.get(url, timeout=5).status_code == 200
+    except httpx2.HTTPError:
+        return False
