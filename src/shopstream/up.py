@@ -68,6 +68,11 @@ def _stop(processes: Mapping[str, subprocess.Popen[bytes]]) -> None:
 
 def run_pipeline(settings: Settings) -> int:
     """Run everything until Ctrl-C or a part exits; the exit status of the first to fail."""
+    stopped = threading.Event()
+    # Installed first and explicitly: Ctrl-C during start-up still stops what was started,
+    # and a shell may start `up` in the background with SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
     broker = local_broker(settings) if settings.uses_local_broker else None
     started_broker = broker.start() if broker else False
     if broker and not started_broker:
@@ -86,8 +91,6 @@ def run_pipeline(settings: Settings) -> int:
         settings.bootstrap_servers,
         settings.kafka_topic,
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     status = 0
     try:
         while not stopped.wait(0.5):
@@ -96,8 +99,8 @@ def run_pipeline(settings: Settings) -> int:
                 log.error("stopping: %s exited", ", ".join(f"{n} ({c})" for n, c in failed.items()))
                 status = next(iter(failed.values())) or 1
                 break
-    except KeyboardInterrupt:
-        log.info("Ctrl-C: stopping")
+        else:
+            log.info("stopping")
     finally:
         _stop(processes)
         if broker and started_broker:
