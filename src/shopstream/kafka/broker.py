@@ -177,8 +177,8 @@ class LocalBroker:
                 f"{self.libs}/*",
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # One argument: a base64 id may start with "-", which argparse takes for a flag.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
             ],
