@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from shopstream.errors import ConfigurationError
 from shopstream.stores import JsonFileStore, SqliteStore, Store, open_store
 from tests.unit.storedata import enriched
-
-
-@pytest.fixture(params=["json", "sqlite"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return (
-        str(tmp_path / "database.json")
-        if request.param == "json"
-        else (f"sqlite:///{tmp_path / 'shop.db'}")
-    )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = open_store(store_url)
-    opened.open()
-    yield opened
-    opened.close()
 
 
 def test_added_tickets_are_stored(store: Store) -> None:

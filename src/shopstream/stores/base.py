@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from shopstream.analytics import Filters, Tally
 from shopstream.models import EnrichedTicket
 
 
@@ -31,5 +32,9 @@ class Store(Protocol):
         ...
 
     def count(self) -> int: ...
+
+    def tally(self, filters: Filters) -> Tally:
+        """The counts and sums the manager's figures are computed from."""
+        ...
 
     def close(self) -> None: ...

@@ -1,90 +1,73 @@
-"""The seed's ``database.json``: one JSON array, appended to without rewriting it.
+"""The seed's ``database.json``, appended in constant time per batch and repaired on open.
 
-The file is kept in a layout that ``json.load`` reads as an ordinary array and that can
-be appended to and repaired one line at a time::
-
-    [
-    {"id":"1",...},
-    {"id":"2",...}
-    ]
-
-Appending a batch overwrites only the closing ``\\n]\\n`` and writes the new lines after
-the last entry, then fsyncs: its cost does not grow with the file. Committed entries are
-never overwritten, so a crash mid-append can only leave a torn tail after them; ``open``
-cuts that tail off (keeping the bytes in a ``.torn-*`` file beside it) and closes the
-array again. One worker writes the file at a time, which an exclusive lock enforces.
+Appending a batch overwrites only the closing ``\\n]\\n`` after the last entry, then
+fsyncs (layout in ``jsonlines``). Committed entries are never overwritten, so a crash
+mid-append can only leave a torn tail after them; ``open`` cuts it off, keeps the cut
+bytes in a ``.torn-*`` file beside it, and closes the array again. One worker writes the
+file at a time, which an exclusive lock enforces. Readers (the API, ``stress``) follow
+the file as it grows and only read what is new since their last look.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
+from shopstream.analytics import Filters, Tally
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
+from shopstream.stores.jsonlines import (
+    OPEN,
+    SEPARATOR,
+    Entry,
+    Tail,
+    check_layout,
+    closing,
+    entries,
+)
 
 log = logging.getLogger(__name__)
 
-_OPEN = b"[\n"
-_CLOSE = b"\n]\n"
-_CLOSE_EMPTY = b"]\n"
-_SEPARATOR = b",\n"
 _SMALL = 64
+# Filter combinations whose running tallies a reader keeps (the dashboard's few).
+_TALLIES_KEPT = 16
 
 
-def _entry_id(line: bytes) -> str | None:
-    """The ticket id of one entry line, or None when the line is not a whole entry."""
-    end = line.rfind(b"}")
-    if not line.startswith(b"{") or end < 0:
-        return None
-    try:
-        parsed = orjson.loads(line[: end + 1])
-    except orjson.JSONDecodeError:
-        return None
-    ticket_id = parsed.get("id") if isinstance(parsed, dict) else None
-    return ticket_id if isinstance(ticket_id, str) else None
+def _count(tally: Tally, entry: Entry, filters: Filters) -> None:
+    if filters.admits(entry["store"], entry["date"]):
+        tally.add_ticket(
+            entry["store"],
+            entry["date"],
+            entry["total_price"],
+            ((p["category"], p["price"]) for p in entry["products"]),
+        )
 
 
 @dataclass
-class _Scan:
-    """What a pass over the file found: the ids, and where the last whole entry ends."""
+class _Followed:
+    """What a reader has read so far: the ids, and a running tally per filter."""
 
+    ids_tail: Tail
     ids: set[str] = field(default_factory=set)
-    entries_end: int = len(_OPEN)
-    torn: bool = False
+    tallies: dict[Filters, tuple[Tail, Tally]] = field(default_factory=dict)
 
 
-def _scan(path: Path) -> _Scan:
-    scan = _Scan()
-    with path.open("rb") as file:
-        first, second = file.readline(), file.peek(1)[:1]
-        # Our layout: "[" alone, then entries each starting a line with "{" (an indented
-        # json.dump starts them with spaces). A zero byte is a hole a power cut left.
-        if first != _OPEN or second not in (b"{", b"]", b"\x00", b""):
-            raise StoreError(
-                f"{path} is not a JSON array in shopstream's layout (one ticket per line): "
-                "move it aside and start again, shopstream will not write over it"
-            )
-        position = len(_OPEN)
-        for line in file:
-            if line.rstrip(b"\n") == b"]":
-                return scan
-            ticket_id = _entry_id(line)
-            if ticket_id is None:
-                break
-            scan.ids.add(ticket_id)
-            scan.entries_end = position + line.rfind(b"}") + 1
-            position += len(line)
-    scan.torn = True
-    return scan
+def _write_at(file: BinaryIO, offset: int, data: bytes) -> None:
+    """Write ``data`` as the file's last bytes and make it durable."""
+    file.seek(offset)
+    file.write(data)
+    file.flush()
+    # A write that failed half-way (disk full) may have left longer garbage behind.
+    file.truncate(offset + len(data))
+    os.fsync(file.fileno())
 
 
 class JsonFileStore:
@@ -93,7 +76,10 @@ class JsonFileStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: BinaryIO | None = None
-        self._scan = _Scan()
+        self._ids: set[str] = set()
+        self._entries_end = len(OPEN)
+        self._followed = _Followed(Tail(path))
+        self._reading = threading.Lock()
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,63 +95,63 @@ class JsonFileStore:
             ) from None
         if os.fstat(fd).st_size < _SMALL and file.read().strip() in (b"", b"[]"):
             # New, or the empty array a user made by hand as the seed suggests.
-            self._write_at(file, 0, _OPEN + _CLOSE_EMPTY)
-        self._scan = _scan(self.path)
-        if self._scan.torn:
+            _write_at(file, 0, OPEN + closing(False))
+        check_layout(file, self.path)
+        for end, entry in entries(file, len(OPEN)):
+            self._ids.add(entry["id"])
+            self._entries_end = end
+        file.seek(self._entries_end)
+        if file.read() != closing(bool(self._ids)):
             self._repair(file)
         self._file = file
-        log.info("json store %s open: %d tickets", self.path, len(self._scan.ids))
+        log.info("json store %s open: %d tickets", self.path, len(self._ids))
 
     def _repair(self, file: BinaryIO) -> None:
         """Cut the torn tail after the last whole entry, keep it aside, close the array."""
-        end = self._scan.entries_end
-        file.seek(end)
+        file.seek(self._entries_end)
         tail = file.read()
         aside = self.path.with_name(f"{self.path.name}.torn-{time.time_ns()}")
         aside.write_bytes(tail)
-        closing = _CLOSE if self._scan.ids else _CLOSE_EMPTY
-        self._write_at(file, end, closing)
-        self._scan.torn = False
+        _write_at(file, self._entries_end, closing(bool(self._ids)))
         log.warning(
             "repaired %s: cut %d bytes of an interrupted write after ticket %d (kept in %s)",
             self.path,
             len(tail),
-            len(self._scan.ids),
+            len(self._ids),
             aside,
         )
-
-    @staticmethod
-    def _write_at(file: BinaryIO, offset: int, data: bytes) -> None:
-        """Write ``data`` as the file's last bytes and make it durable."""
-        file.seek(offset)
-        file.write(data)
-        file.flush()
-        # A write that failed half-way (disk full) may have left longer garbage behind.
-        file.truncate(offset + len(data))
-        os.fsync(file.fileno())
 
     def add(self, tickets: Sequence[EnrichedTicket]) -> int:
         if self._file is None:
             raise StoreError("the json store was not opened for writing; call open() first")
-        ids = self._scan.ids
+        new_ids: set[str] = set()
         lines: list[bytes] = []
-        new_ids: list[str] = []
         for ticket in tickets:
-            if ticket.id in ids or ticket.id in new_ids:
+            if ticket.id in self._ids or ticket.id in new_ids:
                 continue
-            new_ids.append(ticket.id)
+            new_ids.add(ticket.id)
             lines.append(ticket.model_dump_json().encode())
         if not lines:
             return 0
-        body = _SEPARATOR.join(lines)
-        if ids:
-            chunk, offset = _SEPARATOR + body, self._scan.entries_end
+        body = SEPARATOR.join(lines)
+        if self._ids:
+            chunk, offset = SEPARATOR + body, self._entries_end
         else:
-            chunk, offset = body, len(_OPEN)
-        self._write_at(self._file, offset, chunk + _CLOSE)
-        self._scan.entries_end = offset + len(chunk)
-        ids.update(new_ids)
+            chunk, offset = body, len(OPEN)
+        _write_at(self._file, offset, chunk + closing(True))
+        self._entries_end = offset + len(chunk)
+        self._ids.update(new_ids)
         return len(lines)
+
+    def _known_ids(self) -> set[str]:
+        if self._file is not None:
+            return self._ids
+        followed = self._followed
+        with self._reading:
+            followed.ids_tail.follow(
+                lambda entry: followed.ids.add(entry["id"]), followed.ids.clear
+            )
+            return set(followed.ids)
 
     def missing(self, ids: Iterable[str]) -> set[str]:
         return set(ids) - self._known_ids()
@@ -173,12 +159,17 @@ class JsonFileStore:
     def count(self) -> int:
         return len(self._known_ids())
 
-    def _known_ids(self) -> set[str]:
-        if self._file is not None:
-            return self._scan.ids
-        if not self.path.exists():
-            return set()
-        return _scan(self.path).ids
+    def tally(self, filters: Filters) -> Tally:
+        """Read only what was appended since the last call with the same filters."""
+        tallies = self._followed.tallies
+        with self._reading:
+            if filters not in tallies:
+                if len(tallies) >= _TALLIES_KEPT:
+                    del tallies[next(iter(tallies))]
+                tallies[filters] = (Tail(self.path), Tally())
+            tail, running = tallies[filters]
+            tail.follow(lambda entry: _count(running, entry, filters), running.clear)
+            return copy.deepcopy(running)
 
     def close(self) -> None:
         if self._file is not None:

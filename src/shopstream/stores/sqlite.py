@@ -1,4 +1,4 @@
-"""SQLite: tickets and their product lines in two tables, one transaction per batch."""
+"""SQLite: tickets, product lines and their daily roll-ups; one transaction per batch."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from shopstream.analytics import Filters, Tally
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
+from shopstream.stores.rollup import rollup, where
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -26,6 +28,33 @@ CREATE TABLE IF NOT EXISTS products (
     category   TEXT    NOT NULL,
     PRIMARY KEY (ticket_id, line)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_tickets (
+    store     TEXT    NOT NULL,
+    date      TEXT    NOT NULL,
+    tickets   INTEGER NOT NULL,
+    total_sum REAL    NOT NULL,
+    PRIMARY KEY (store, date)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_products (
+    store     TEXT    NOT NULL,
+    date      TEXT    NOT NULL,
+    category  TEXT    NOT NULL,
+    lines     INTEGER NOT NULL,
+    price_sum REAL    NOT NULL,
+    PRIMARY KEY (store, date, category)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS daily_tickets_by_date ON daily_tickets (date);
+CREATE INDEX IF NOT EXISTS daily_products_by_date ON daily_products (date);
+"""
+_ADD_DAYS = """
+INSERT INTO daily_tickets (store, date, tickets, total_sum) VALUES (?, ?, ?, ?)
+ON CONFLICT (store, date) DO UPDATE SET
+    tickets = tickets + excluded.tickets, total_sum = total_sum + excluded.total_sum
+"""
+_ADD_LINES = """
+INSERT INTO daily_products (store, date, category, lines, price_sum) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (store, date, category) DO UPDATE SET
+    lines = lines + excluded.lines, price_sum = price_sum + excluded.price_sum
 """
 # SQLite allows 32766 host parameters per statement; stay well below.
 _IDS_PER_QUERY = 500
@@ -76,6 +105,9 @@ class SqliteStore:
                     for line, p in enumerate(t.products)
                 ],
             )
+            daily = rollup(fresh.values())
+            db.executemany(_ADD_DAYS, daily.days)
+            db.executemany(_ADD_LINES, daily.lines)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
@@ -117,6 +149,31 @@ class SqliteStore:
                 return int(db.execute("SELECT count(*) FROM tickets").fetchone()[0]) if db else 0
             except sqlite3.OperationalError:
                 return 0
+
+    def tally(self, filters: Filters) -> Tally:
+        tally = Tally()
+        condition, params = where(filters)
+        with self._reading() as db:
+            if db is None:
+                return tally
+            try:
+                days = db.execute(
+                    f"SELECT store, date, tickets, total_sum FROM daily_tickets {condition}",  # noqa: S608
+                    params,
+                ).fetchall()
+                lines = db.execute(
+                    "SELECT store, category, sum(lines), sum(price_sum) FROM daily_products"  # noqa: S608
+                    f" {condition} GROUP BY store, category",
+                    params,
+                ).fetchall()
+            except sqlite3.OperationalError:  # no tables yet: nothing stored
+                return tally
+        for store, day, tickets, total_sum in days:
+            tally.tickets[store].add(tickets, total_sum)
+            tally.days[day] += tickets
+        for store, category, count, price_sum in lines:
+            tally.products[store, category].add(count, price_sum)
+        return tally
 
     def close(self) -> None:
         if self._db is not None:

@@ -1,0 +1,25 @@
+"""Every store, opened in a temporary directory: tests taking ``store`` run against each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shopstream.stores import Store, open_store
+
+
+@pytest.fixture(params=["json", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "json":
+        return str(tmp_path / "database.json")
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = open_store(store_url)
+    opened.open()
+    yield opened
+    opened.close()
