@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import signal
 import sys
@@ -12,10 +13,12 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from shopstream.analytics import Filters, figures
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import broker_answers
+from shopstream.report import render as render_report
 from shopstream.stores import open_store
 from shopstream.stress import run_stress
 from shopstream.up import local_broker, run_pipeline
@@ -37,7 +40,7 @@ def _settings() -> Settings:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stdout,
+        stream=sys.stderr,
     )
     return settings
 
@@ -118,6 +121,32 @@ def stress(
         )
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    store: Annotated[str | None, typer.Option(help="Only this store's tickets.")] = None,
+    date_from: Annotated[
+        datetime.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="From date.")
+    ] = None,
+    date_to: Annotated[
+        datetime.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="To date.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The JSON of GET /analytics.")] = False,
+) -> None:
+    """The manager's figures from the store: tables, or the JSON the API gives."""
+    settings = _settings()
+    filters = Filters(
+        store=store,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+    )
+    tally = open_store(settings.database_url).tally(filters)
+    result = figures(tally, Catalog.load(settings.categories_file).categories)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        console.print(render_report(result, filters))
 
 
 @kafka_app.command("start")

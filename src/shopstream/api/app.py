@@ -11,13 +11,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import shopstream
-from shopstream.api import health, tickets
+from shopstream.api import analytics, dashboard, health, tickets
 from shopstream.api.schema import document_models
+from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import BackpressureError, PublishError, ShopstreamError
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
 from shopstream.models import Ticket
+from shopstream.stores import open_store
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,11 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.store = open_store(settings.database_url)
+    app.state.catalog = Catalog.load(settings.categories_file)
     app.include_router(tickets.router)
+    app.include_router(analytics.router)
+    app.include_router(dashboard.router)
     app.include_router(health.router)
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
     document_models(app, Ticket)

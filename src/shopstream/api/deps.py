@@ -6,13 +6,25 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.kafka.producer import Publisher
+from shopstream.stores import Store
 
 
 def _publisher(request: Request) -> Publisher:
     publisher: Publisher = request.app.state.publisher
     return publisher
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
 
 
 def _settings(request: Request) -> Settings:
@@ -22,3 +34,5 @@ def _settings(request: Request) -> Settings:
 
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+StoreDep = Annotated[Store, Depends(_store)]
+CatalogDep = Annotated[Catalog, Depends(_catalog)]

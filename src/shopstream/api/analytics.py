@@ -1,0 +1,39 @@
+"""``GET /analytics`` and ``GET /analytics/timeline``: the manager's figures as JSON."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from shopstream.analytics import Analytics, Filters, Timeline, figures, timeline
+from shopstream.api.deps import CatalogDep, StoreDep
+
+router = APIRouter(tags=["analytics"])
+
+
+class AnalyticsQuery(BaseModel):
+    """Which tickets the figures count; every filter is optional."""
+
+    store: str | None = Field(default=None, description="Only this store's tickets")
+    date_from: datetime.date | None = Field(default=None, description="From this date (inclusive)")
+    date_to: datetime.date | None = Field(default=None, description="Up to this date (inclusive)")
+
+    def filters(self) -> Filters:
+        return Filters(store=self.store, date_from=self.date_from, date_to=self.date_to)
+
+
+QueryDep = Annotated[AnalyticsQuery, Query()]
+
+
+@router.get("/analytics", summary="The manager's figures")
+def get_analytics(query: QueryDep, store: StoreDep, catalog: CatalogDep) -> Analytics:
+    """Category shares, average product price and average ticket total, overall and per store."""
+    return figures(store.tally(query.filters()), catalog.categories)
+
+
+@router.get("/analytics/timeline", summary="Tickets per day")
+def get_timeline(query: QueryDep, store: StoreDep) -> Timeline:
+    return timeline(store.tally(query.filters()))

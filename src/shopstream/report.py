@@ -1,0 +1,60 @@
+"""The manager's figures as terminal tables (``shopstream report``)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from shopstream.analytics import Analytics, Filters
+
+_CENT = Decimal("0.01")
+
+
+def money(amount: float) -> str:
+    """To the cent, halves rounded up as a till does (1.125 -> 1.13)."""
+    return str(Decimal(repr(amount)).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def _scope(filters: Filters) -> str:
+    parts = [f"store {filters.store}" if filters.store else "all stores"]
+    if filters.date_from or filters.date_to:
+        parts.append(f"from {filters.date_from or 'the start'} to {filters.date_to or 'today'}")
+    return ", ".join(parts)
+
+
+def render(figures: Analytics, filters: Filters) -> RenderableType:
+    """Tables a manager reads: money rounded to the cent, shares as percentages."""
+    heading = Text.assemble(
+        ("shopstream report", "bold"),
+        f" · {_scope(filters)} · {figures.tickets:,} tickets, {figures.products:,} product lines, "
+        f"{figures.stores} stores",
+    )
+    if figures.tickets == 0:
+        return Group(heading, Text("No tickets stored yet.", style="yellow"))
+
+    averages = Table(title="Averages", show_header=False)
+    averages.add_column(style="bold")
+    averages.add_column(justify="right")
+    averages.add_row("Average product price", money(figures.average_product_price))
+    averages.add_row("Average ticket total", money(figures.average_ticket_total))
+
+    categories = Table(title="Categories")
+    categories.add_column("Category", style="bold")
+    categories.add_column("Share of products", justify="right")
+    categories.add_column("Share of revenue", justify="right")
+    for name, share in figures.category_share.items():
+        revenue = figures.category_revenue_share[name]
+        categories.add_row(name, f"{share:.1%}", f"{revenue:.1%}")
+
+    stores = Table(title="Stores")
+    stores.add_column("Store", style="bold")
+    stores.add_column("Average product price", justify="right")
+    stores.add_column("Average ticket total", justify="right")
+    for name, average_total in figures.average_ticket_total_by_store.items():
+        average_price = figures.average_product_price_by_store.get(name, 0.0)
+        stores.add_row(name, money(average_price), money(average_total))
+
+    return Group(heading, averages, categories, stores)

@@ -1,0 +1,99 @@
+"""GET /analytics, /analytics/timeline and the dashboard's assets, on each store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shopstream.api import create_app
+from shopstream.config import Settings
+from shopstream.stores import open_store
+from tests.analytics_data import (
+    EXPECTED,
+    EXPECTED_BRUSSELS,
+    EXPECTED_EMPTY,
+    EXPECTED_JAN_2,
+    TICKETS_BY_DATE,
+    enriched_tickets,
+)
+from tests.unit.test_analytics import _approx
+from tests.unit.test_api import FakePublisher
+
+
+@pytest.fixture
+def client(store_url: str) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=store_url), publisher=FakePublisher())
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def filled(store_url: str) -> None:
+    writer = open_store(store_url)
+    writer.open()
+    writer.add(enriched_tickets())
+    writer.close()
+
+
+@pytest.mark.usefixtures("filled")
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", EXPECTED),
+        ("?store=Brussels", EXPECTED_BRUSSELS),
+        ("?date_from=2020-01-02&date_to=2020-01-02", EXPECTED_JAN_2),
+        ("?store=Ghent&date_to=2019-12-31", EXPECTED_EMPTY),
+    ],
+)
+def test_analytics_gives_the_hand_computed_figures(
+    client: TestClient, query: str, expected: dict[str, Any]
+) -> None:
+    response = client.get(f"/analytics{query}")
+    assert response.status_code == 200
+    assert response.json() == _approx(expected)
+
+
+def test_an_empty_store_answers_zeros_not_an_error(client: TestClient) -> None:
+    assert client.get("/analytics").json() == EXPECTED_EMPTY
+    assert client.get("/analytics/timeline").json() == {"tickets_by_date": {}}
+
+
+@pytest.mark.usefixtures("filled")
+def test_the_timeline_counts_tickets_per_day(client: TestClient) -> None:
+    assert client.get("/analytics/timeline").json() == {"tickets_by_date": TICKETS_BY_DATE}
+
+
+def test_a_bad_date_filter_is_422_naming_it(client: TestClient) -> None:
+    response = client.get("/analytics?date_from=2020-02-30")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "date_from"]
+
+
+def test_the_filters_are_documented(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/analytics"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"store", "date_from", "date_to"}
+    assert "200" in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/dashboard", "text/html"),
+        ("/dashboard/dashboard.js", "text/javascript"),
+        ("/dashboard/dashboard.css", "text/css"),
+        ("/dashboard/plotly.min.js", "text/javascript"),
+    ],
+)
+def test_the_dashboard_serves_every_asset_itself(client: TestClient, path: str, kind: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(kind)
+
+
+def test_the_dashboard_page_loads_nothing_from_elsewhere(client: TestClient) -> None:
+    page = client.get("/dashboard").text
+    assert "http://" not in page
+    assert "https://" not in page

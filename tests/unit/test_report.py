@@ -1,0 +1,77 @@
+"""``shopstream report``: the same figures as the API, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from shopstream.analytics import Filters, figures
+from shopstream.report import money, render
+from shopstream.stores import open_store
+from tests.analytics_data import EXPECTED, EXPECTED_BRUSSELS, enriched_tickets
+from tests.unit.test_analytics import CATEGORIES, _approx
+
+
+def _report(store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": store_url}
+    return subprocess.run(
+        [sys.executable, "-m", "shopstream", "report", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+@pytest.fixture
+def filled(store_url: str) -> str:
+    writer = open_store(store_url)
+    writer.open()
+    writer.add(enriched_tickets())
+    writer.close()
+    return store_url
+
+
+def test_json_is_the_apis_figures(filled: str) -> None:
+    assert json.loads(_report(filled, "--json").stdout) == _approx(EXPECTED)
+
+
+def test_filters_apply(filled: str) -> None:
+    result = _report(
+        filled, "--store", "Brussels", "--from", "2020-01-01", "--to", "2020-01-02", "--json"
+    )
+    assert json.loads(result.stdout) == _approx(EXPECTED_BRUSSELS)
+
+
+def test_tables_show_every_store_and_category(filled: str) -> None:
+    text = _report(filled).stdout
+    for word in ("Brussels", "Ghent", "Antwerp", "Fruit", "Bakery", "Drink", "Other"):
+        assert word in text
+    assert "37.5%" in text  # Fruit: 3 of 8 lines
+    assert "1.13" in text  # Brussels: 4.5 / 4 = 1.125, rounded as a till does
+
+
+def test_an_empty_store_says_so(tmp_path: Path) -> None:
+    result = _report(str(tmp_path / "database.json"))
+    assert "No tickets stored yet" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"), [(1.125, "1.13"), (1.225, "1.23"), (0.1 + 0.2, "0.30"), (2.0, "2.00")]
+)
+def test_money_is_shown_to_the_cent_rounding_halves_up(amount: float, shown: str) -> None:
+    assert money(amount) == shown
+
+
+def test_render_names_the_filter(tmp_path: Path) -> None:
+    console = Console(record=True, width=120)
+    tally = open_store(str(tmp_path / "none.json")).tally(Filters())
+    console.print(render(figures(tally, CATEGORIES), Filters(store="Ghent")))
+    assert "store Ghent" in console.export_text()
