@@ -54,6 +54,26 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert stress.returncode == 0, stress.stdout + stress.stderr
         assert "stored 1000" in stress.stdout
         assert len(json.loads((tmp_path / "database.json").read_text())) == 1000
+        # The manager's questions, answered the same by the API and the terminal report.
+        figures = httpx2.get(f"http://127.0.0.1:{api_port}/analytics", timeout=10).json()
+        report = subprocess.run(
+            [sys.executable, "-m", "shopstream", "report", "--json"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert json.loads(report.stdout) == figures
+        assert figures["tickets"] == 1000
+        assert figures["category_share"] == {
+            "Fruit": pytest.approx(1 / 3),
+            "Bakery": pytest.approx(1 / 3),
+            "Drink": pytest.approx(1 / 3),
+            "Other": 0.0,
+        }
+        assert figures["average_product_price"] == 1.5
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(60)
