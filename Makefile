@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
+	@scripts/system-deps test
 	$(BIN)/pytest
 
 # Pin every package (direct and transitive) to what the suite was last run with.
