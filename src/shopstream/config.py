@@ -7,9 +7,10 @@ Each field is an environment variable of the same name in upper case (``kafka_to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,16 @@ class Settings(BaseSettings):
     kafka_local_controller_port: int = Field(default=9093)
     kafka_state_dir: Path = Field(
         default=Path(".kafka"), description="Jars, config, data and log of the local broker."
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the brokers; unset: the system's."
+    )
+    kafka_queue_max_messages: int = Field(
+        default=100_000, ge=1, description="Messages the API may queue before answering 503."
     )
     kafka_linger_ms: float = Field(
         default=2.0, ge=0, description="How long the producer waits to fill a batch."
@@ -52,9 +63,31 @@ class Settings(BaseSettings):
     batch_max_tickets: int = Field(
         default=10_000, ge=1, description="Tickets per POST /data/batch."
     )
+    max_ticket_bytes: int = Field(
+        default=512 * 1024, ge=1024, description="Largest POST /data body, and Kafka message."
+    )
+    max_batch_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest POST /data/batch body."
+    )
+    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), description="Comma-separated keys; set: writes need a Bearer key."
+    )
+    api_keys_protect_reads: bool = Field(
+        default=False, description="With API_KEYS: analytics need a key too."
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Comma-separated origins allowed to call the API from a browser."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     log_level: str = "INFO"
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
 
     @property
     def dead_letter_topic(self) -> str:

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from shopstream.config import Settings
 from shopstream.errors import BrokerError
+from shopstream.kafka.config import security_config
 
 log = logging.getLogger(__name__)
 
 
-def _admin(bootstrap_servers: str) -> AdminClient:
+def admin_config(settings: Settings) -> dict[str, Any]:
+    return {"bootstrap.servers": settings.bootstrap_servers, **security_config(settings)}
+
+
+def _admin(config: dict[str, Any]) -> AdminClient:
     # Silence librdkafka's own connection chatter: the caller reports the outcome.
-    return AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0})
+    return AdminClient({**config, "log_level": 0})
 
 
-def broker_answers(bootstrap_servers: str, timeout: float = 2.0) -> bool:
-    """Whether a broker at ``bootstrap_servers`` returns cluster metadata in time."""
+def broker_answers(config: dict[str, Any], timeout: float = 2.0) -> bool:
+    """Whether the brokers ``config`` names return cluster metadata in time."""
     try:
-        _admin(bootstrap_servers).list_topics(timeout=timeout)
+        _admin(config).list_topics(timeout=timeout)
     except KafkaException:
         return False
     return True
@@ -29,7 +35,7 @@ def broker_answers(bootstrap_servers: str, timeout: float = 2.0) -> bool:
 
 def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     """Create the ticket topic and its dead-letter topic if they are missing."""
-    admin = _admin(settings.bootstrap_servers)
+    admin = _admin(admin_config(settings))
     try:
         existing = admin.list_topics(timeout=timeout).topics
     except KafkaException as exc:

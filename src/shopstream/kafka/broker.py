@@ -101,7 +101,7 @@ class LocalBroker:
         return pid if _process_alive(pid) else None
 
     def answers(self, timeout: float = 2.0) -> bool:
-        return broker_answers(self.bootstrap_servers, timeout)
+        return broker_answers({"bootstrap.servers": self.bootstrap_servers}, timeout)
 
     def install(self) -> None:
         """Resolve the Kafka jars with Maven, unless the ones for this pom are already there."""

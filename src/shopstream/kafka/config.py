@@ -20,13 +20,29 @@ def client_id(role: str) -> str:
     return f"shopstream-{role}-{socket.gethostname()}-{os.getpid()}"
 
 
+def security_config(settings: Settings) -> dict[str, Any]:
+    """How to reach and authenticate to the brokers (enough for Confluent Cloud, Aiven, MSK)."""
+    config: dict[str, Any] = {"security.protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        config |= {
+            "sasl.mechanism": settings.kafka_sasl_mechanism,
+            "sasl.username": settings.kafka_sasl_username or "",
+            "sasl.password": password.get_secret_value() if password else "",
+        }
+    if settings.kafka_ssl_ca_file is not None:
+        config["ssl.ca.location"] = str(settings.kafka_ssl_ca_file)
+    return config
+
+
 def common_config(settings: Settings, role: str) -> dict[str, Any]:
-    """What every client shares: where the brokers are, and logging through ``logging``."""
+    """What every client shares: the brokers, credentials, and logging through ``logging``."""
     return {
         "bootstrap.servers": settings.bootstrap_servers,
         "client.id": client_id(role),
         "logger": _client_log,
         "error_cb": _log_client_error,
+        **security_config(settings),
     }
 
 
@@ -44,6 +60,8 @@ def producer_config(settings: Settings, role: str) -> dict[str, Any]:
         "message.timeout.ms": int(settings.publish_timeout_s * 1000),
         # Bound the local queue: past it the API sheds load (503) instead of growing.
         "queue.buffering.max.kbytes": 32 * 1024,
+        "queue.buffering.max.messages": settings.kafka_queue_max_messages,
+        "message.max.bytes": settings.max_ticket_bytes + 64 * 1024,
     }
 
 
