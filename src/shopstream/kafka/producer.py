@@ -3,6 +3,11 @@
 One ``confluent_kafka.Producer`` per process. ``produce`` only queues a message; a
 background thread serves librdkafka's delivery reports and settles the asyncio future
 each ``publish`` awaits, so the event loop never blocks on the network.
+
+When Kafka is known to be unreachable (librdkafka reports all brokers down, or a message
+timed out), one request at a time goes through as a probe and the others fail at once:
+clients hear 503 immediately instead of piling up for ``PUBLISH_TIMEOUT_S`` each. The
+first acknowledged probe closes the circuit again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # How long past librdkafka's own message timeout we still wait for its delivery report.
 _REPORT_GRACE_S = 1.0
+# Errors that mean no broker is taking messages right now.
+_OUTAGE = frozenset({KafkaError._ALL_BROKERS_DOWN, KafkaError._MSG_TIMED_OUT})
 
 
 class Publisher(Protocol):
@@ -55,10 +62,13 @@ class KafkaPublisher:
         self._producer: Producer | None = None
         self._reporter: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._unreachable = threading.Event()
+        self._probing = False
 
     def start(self) -> None:
         """Create the producer and the thread that serves its delivery reports."""
-        self._producer = Producer(producer_config(self._settings, self._role))
+        config = producer_config(self._settings, self._role) | {"error_cb": self._on_error}
+        self._producer = Producer(config)
         self._reporter = threading.Thread(
             target=self._serve_reports, name="kafka-delivery-reports", daemon=True
         )
@@ -74,7 +84,26 @@ class KafkaPublisher:
             raise PublishError("the Kafka producer is not started")
         return self._producer
 
+    def _on_error(self, error: KafkaError) -> None:
+        log.warning("kafka: %s", error)
+        if error.code() in _OUTAGE:
+            self._unreachable.set()
+
     async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        if not self._unreachable.is_set():
+            await self._publish(messages)
+            return
+        if self._probing:
+            raise PublishError("Kafka is unreachable; retry shortly")
+        self._probing = True
+        try:
+            await self._publish(messages)
+            self._unreachable.clear()
+            log.info("kafka reachable again")
+        finally:
+            self._probing = False
+
+    async def _publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
         producer = self._running_producer()
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = []
@@ -84,6 +113,8 @@ class KafkaPublisher:
             def report(
                 error: KafkaError | None, _: Message, f: asyncio.Future[None] = future
             ) -> None:
+                if error is not None and error.code() in _OUTAGE:
+                    self._unreachable.set()
                 loop.call_soon_threadsafe(_settle, f, error)
 
             try:
