@@ -16,6 +16,12 @@ from pydantic_core import PydanticCustomError
 MAX_PRODUCTS_PER_TICKET = 1000
 MAX_PRICE = 1_000_000
 MAX_TEXT_LENGTH = 200
+# Text is trimmed, then must keep a character that is not white space ("   " is as empty
+# as ""). Spelled out rather than \S, which JSON Schema's, Python's and Rust's regex
+# engines each read differently: this is exactly what str.strip() removes.
+_VISIBLE = (
+    r"[^\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 
 
 def _identifier_as_text(value: object) -> object:
@@ -28,17 +34,24 @@ def _identifier_as_text(value: object) -> object:
 Identifier = Annotated[
     str,
     BeforeValidator(_identifier_as_text),
-    Field(min_length=1, max_length=MAX_TEXT_LENGTH),
+    Field(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=_VISIBLE),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_TEXT_LENGTH,
+                    "pattern": _VISIBLE,
+                },
                 {"type": "integer"},
             ]
         }
     ),
 ]
-Text = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_TEXT_LENGTH)]
+Text = Annotated[
+    str, Field(strict=True, min_length=1, max_length=MAX_TEXT_LENGTH, pattern=_VISIBLE)
+]
 Price = Annotated[float, Field(strict=True, ge=0, le=MAX_PRICE, allow_inf_nan=False)]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from shopstream.analytics import Analytics, Filters, Timeline, figures, timeline
 from shopstream.api.deps import CatalogDep, StoreDep
@@ -14,12 +16,28 @@ from shopstream.api.deps import CatalogDep, StoreDep
 router = APIRouter(tags=["analytics"])
 
 
+def _calendar_date(value: object) -> object:
+    """Only ``YYYY-MM-DD``: a query string is otherwise read as a Unix timestamp."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[
+    datetime.date,
+    BeforeValidator(_calendar_date),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
+
+
 class AnalyticsQuery(BaseModel):
-    """Which tickets the figures count; every filter is optional."""
+    """Which tickets the figures count; every filter is optional, no other is accepted."""
+
+    model_config = ConfigDict(extra="forbid")
 
     store: str | None = Field(default=None, description="Only this store's tickets")
-    date_from: datetime.date | None = Field(default=None, description="From this date (inclusive)")
-    date_to: datetime.date | None = Field(default=None, description="Up to this date (inclusive)")
+    date_from: IsoDate | None = Field(default=None, description="From this date (inclusive)")
+    date_to: IsoDate | None = Field(default=None, description="Up to this date (inclusive)")
 
     def filters(self) -> Filters:
         return Filters(store=self.store, date_from=self.date_from, date_to=self.date_to)

@@ -6,13 +6,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 import shopstream
 from shopstream.api import analytics, dashboard, health, tickets
 from shopstream.api.schema import document_models
+from shopstream.api.security import read_access, write_access
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import BackpressureError, PublishError, ShopstreamError
@@ -54,19 +57,42 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.state.settings = settings
     app.state.store = open_store(settings.database_url)
     app.state.catalog = Catalog.load(settings.categories_file)
-    app.include_router(tickets.router)
-    app.include_router(analytics.router)
+    # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
+    writes = [Depends(write_access)] if settings.api_keys else []
+    reads = [Depends(read_access)] if settings.api_keys and settings.api_keys_protect_reads else []
+    app.include_router(tickets.router, dependencies=writes, responses=_refusal(writes))
+    app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(dashboard.router)
     app.include_router(health.router)
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     document_models(app, Ticket)
     return app
+
+
+def _refusal(guards: list[Any]) -> dict[int | str, dict[str, Any]]:
+    return {401: {"description": "No valid API key was sent"}} if guards else {}
 
 
 async def _publish_failed(_: Request, exc: PublishError) -> JSONResponse:
     retry_after = "1" if isinstance(exc, BackpressureError) else "5"
     log.warning("answering 503: %s", exc)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after})
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged here with its traceback, never shown to the client."""
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse(
+        {"detail": "internal error; the server log has the details"}, status_code=500
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import TypeAdapter, ValidationError
 
+from shopstream.api.body import read_body
 from shopstream.api.deps import PublisherDep, SettingsDep
 from shopstream.api.schema import json_body, ref
 from shopstream.models import Ticket
@@ -15,6 +16,7 @@ router = APIRouter(tags=["tickets"])
 
 _TICKETS = TypeAdapter(list[Ticket])
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The body is larger than MAX_TICKET_BYTES / MAX_BATCH_BYTES"},
     422: {"description": "Not a valid ticket: `detail` names every bad field"},
     503: {"description": "Kafka did not acknowledge in time; retry after `Retry-After`"},
 }
@@ -51,9 +53,12 @@ def _unprocessable(detail: Any) -> HTTPException:
     openapi_extra=json_body(ref(Ticket)),
     responses=_UNAVAILABLE,
 )
-async def post_ticket(request: Request, publisher: PublisherDep) -> dict[str, str]:
+async def post_ticket(
+    request: Request, publisher: PublisherDep, settings: SettingsDep
+) -> dict[str, str]:
+    body = await read_body(request, settings.max_ticket_bytes)
     try:
-        ticket = Ticket.model_validate_json(await request.body())
+        ticket = Ticket.model_validate_json(body)
     except ValidationError as exc:
         raise _unprocessable(field_errors(exc)) from None
     await publisher.publish([(ticket.id, ticket.model_dump_json().encode())])
@@ -75,7 +80,7 @@ async def post_batch(
     request: Request, publisher: PublisherDep, settings: SettingsDep
 ) -> dict[str, Any]:
     try:
-        tickets = _TICKETS.validate_json(await request.body())
+        tickets = _TICKETS.validate_json(await read_body(request, settings.max_batch_bytes))
     except ValidationError as exc:
         errors = field_errors(exc)
         invalid = sorted({i for i in map(_ticket_index, errors) if i is not None})

@@ -84,8 +84,18 @@ function render(figures, timeline) {
   }), plotConfig);
 }
 
+// With API_KEYS_PROTECT_READS the figures need a key: asked for once, kept in this browser.
+const keyInput = document.getElementById("api-key");
+keyInput.addEventListener("change", () => {
+  localStorage.setItem("shopstream-api-key", keyInput.value);
+  refresh();
+});
+
 async function fetchJson(path) {
-  const response = await fetch(path);
+  const key = localStorage.getItem("shopstream-api-key");
+  const headers = key ? { Authorization: `Bearer ${key}` } : {};
+  const response = await fetch(path, { headers });
+  if (response.status === 401) keyInput.hidden = false;
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response.json();
 }
