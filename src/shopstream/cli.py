@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 import logging
 import signal
 import sys
@@ -12,12 +14,14 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
+from shopstream import dlq
 from shopstream.analytics import Filters, figures
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import ShopstreamError
-from shopstream.kafka.admin import broker_answers
+from shopstream.kafka.admin import admin_config, broker_answers
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
 from shopstream.stress import run_stress
@@ -30,7 +34,9 @@ app = typer.Typer(
 kafka_app = typer.Typer(
     help="The local Apache Kafka broker (KRaft, no ZooKeeper).", no_args_is_help=True
 )
+dlq_app = typer.Typer(help="The dead-letter topic: rejected messages.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 errors = Console(stderr=True)
 
@@ -176,7 +182,7 @@ def kafka_status() -> None:
     """Exit 0 only if a broker answers at the configured address."""
     settings = _settings()
     broker = local_broker(settings)
-    if broker_answers(settings.bootstrap_servers):
+    if broker_answers(admin_config(settings)):
         pid = broker.pid() if settings.uses_local_broker else None
         console.print(
             f"kafka answers at {settings.bootstrap_servers}" + (f" (pid {pid})" if pid else "")
@@ -184,6 +190,32 @@ def kafka_status() -> None:
         return
     console.print(f"no kafka broker answers at {settings.bootstrap_servers}")
     raise typer.Exit(1)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per letter.")] = False,
+) -> None:
+    """Every dead-lettered message: where it came from and why it was refused."""
+    letters = dlq.list_letters(_settings())
+    if as_json:
+        for letter in letters:
+            sys.stdout.write(json.dumps(dataclasses.asdict(letter)) + "\n")
+        return
+    table = Table(title=f"{len(letters)} dead letters")
+    for column in ("origin", "key", "bytes", "reason", "starts with"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(letter.origin, letter.key, str(letter.size), letter.reason, letter.preview)
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay() -> None:
+    """Send the letters not replayed before back to the ticket topic (after a fix)."""
+    settings = _settings()
+    sent = dlq.replay(settings)
+    console.print(f"replayed {sent} dead letters to {settings.kafka_topic}")
 
 
 def main() -> None:

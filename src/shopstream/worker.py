@@ -33,7 +33,7 @@ _POLL_WAIT_S = 0.5
 
 
 def parse(
-    messages: Sequence[Message], catalog: Catalog
+    messages: Sequence[Message], catalog: Catalog, max_bytes: int
 ) -> tuple[list[EnrichedTicket], list[Rejected]]:
     """Split a batch into enriched tickets and the messages that are not tickets."""
     tickets: list[EnrichedTicket] = []
@@ -42,6 +42,9 @@ def parse(
         value = message.value()
         if not value:
             rejected.append(Rejected(message, "empty message"))
+            continue
+        if len(value) > max_bytes:
+            rejected.append(Rejected(message, f"oversized: {len(value):,} bytes > {max_bytes:,}"))
             continue
         try:
             tickets.append(enrich(Ticket.model_validate_json(value), catalog))
@@ -102,7 +105,7 @@ class Worker:
                 self._pause()
 
     def _handle(self, batch: list[Message]) -> None:
-        tickets, rejected = parse(batch, self._catalog)
+        tickets, rejected = parse(batch, self._catalog, self._settings.max_ticket_bytes)
         try:
             added = self._store.add(tickets)
             if rejected:
