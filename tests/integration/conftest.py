@@ -65,10 +65,10 @@ class Pipeline:
     def store(self) -> Store:
         return open_store(self.env["DATABASE_URL"])
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{args[0]}-{len(self.processes)}.log").open("wb")
+    def spawn(self, *args: str, module: str = "shopstream") -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{args[0] if args else module}-{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "shopstream", *args],
+            [sys.executable, "-m", module, *args],
             env=self.env,
             cwd=self.workdir,
             stdout=log,
@@ -120,6 +120,7 @@ def pipeline_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, s
         "KAFKA_TOPIC": name,
         "WORKER_GROUP": name,
         "DATABASE_URL": database_url,
+        "PYTHONPATH": str(REPO),  # test helpers run as processes too (tests.faults)
         "LOG_LEVEL": "INFO",
         # The broker's minimum: a killed worker's partitions move on quickly.
         "WORKER_SESSION_TIMEOUT_MS": "6000",
@@ -131,17 +132,12 @@ class MakePipeline(Protocol):
     def __call__(self, database_url: str | None = None, **env: str) -> Pipeline: ...
 
 
-@pytest.fixture
-def make_pipeline(kafka: LocalBroker, tmp_path: Path) -> Iterator[MakePipeline]:
-    """``make_pipeline(database_url=..., **env)``: a Pipeline on the session broker.
-
-    Its processes' logs are printed at teardown, which pytest shows when a test failed.
-    """
+def _pipelines(broker: LocalBroker, workdir: Path) -> Iterator[MakePipeline]:
     made: list[Pipeline] = []
 
     def make(database_url: str | None = None, **env: str) -> Pipeline:
-        url = database_url or str(tmp_path / "database.json")
-        pipeline = Pipeline(tmp_path, pipeline_env(kafka.bootstrap_servers, url, **env))
+        url = database_url or str(workdir / "database.json")
+        pipeline = Pipeline(workdir, pipeline_env(broker.bootstrap_servers, url, **env))
         made.append(pipeline)
         return pipeline
 
@@ -149,3 +145,20 @@ def make_pipeline(kafka: LocalBroker, tmp_path: Path) -> Iterator[MakePipeline]:
     for pipeline in made:
         pipeline.stop()
         print(pipeline.logs())
+
+
+@pytest.fixture
+def make_pipeline(kafka: LocalBroker, tmp_path: Path) -> Iterator[MakePipeline]:
+    """``make_pipeline(database_url=..., **env)``: a Pipeline on the session broker.
+
+    Its processes' logs are printed at teardown, which pytest shows when a test failed.
+    """
+    yield from _pipelines(kafka, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def make_module_pipeline(
+    kafka: LocalBroker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MakePipeline]:
+    """The same, for a pipeline that serves every test of a module."""
+    yield from _pipelines(kafka, tmp_path_factory.mktemp("pipeline"))

@@ -154,3 +154,24 @@ def test_a_garbage_message_is_dead_lettered_and_the_worker_goes_on(
     assert letters[b"g2"]["dlq.offset"] == b"1"
     assert b"date" in letters[b"g2"]["dlq.reason"]
     assert b"products" in letters[b"g2"]["dlq.reason"]
+
+
+def test_a_full_producer_queue_sheds_load_with_503_and_retry_after(
+    make_pipeline: MakePipeline,
+) -> None:
+    pipeline = make_pipeline(KAFKA_QUEUE_MAX_MESSAGES="50")
+    pipeline.start_api()
+    response = httpx2.post(
+        f"{pipeline.url}/data/batch", json=[ticket(f"q{i}") for i in range(500)], timeout=30
+    )
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert "queue is full" in response.json()["detail"]
+    # The queue drains by itself (once the producer has its idempotence id): tickets go through.
+    wait_for(
+        lambda: (
+            httpx2.post(f"{pipeline.url}/data", json=ticket("after"), timeout=30).status_code == 202
+        ),
+        30,
+        "the queue to drain",
+    )

@@ -1,0 +1,70 @@
+"""Limits with clear answers: body size, products per ticket, tickets per batch, text length."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shopstream.api import create_app
+from shopstream.config import Settings
+from shopstream.models import MAX_PRODUCTS_PER_TICKET, MAX_TEXT_LENGTH
+from tests.helpers import ticket
+from tests.unit.test_api import FakePublisher
+
+
+@pytest.fixture
+def publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+@pytest.fixture
+def client(publisher: FakePublisher) -> Iterator[TestClient]:
+    settings = Settings(max_ticket_bytes=4096, max_batch_bytes=8192, batch_max_tickets=3)
+    with TestClient(create_app(settings, publisher=publisher)) as test_client:
+        yield test_client
+
+
+def test_a_body_over_the_limit_is_413(client: TestClient, publisher: FakePublisher) -> None:
+    big = ticket("1", store="x" * 5000)
+    response = client.post("/data", json=big)
+    assert response.status_code == 413
+    assert "4,096 bytes" in response.json()["detail"]
+    assert publisher.published == []
+
+
+def test_a_body_without_a_length_is_still_limited(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"id": "1", "store": "'
+        for _ in range(10):
+            yield b"x" * 1000
+
+    response = client.post("/data", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_a_batch_body_over_its_limit_is_413(client: TestClient) -> None:
+    response = client.post("/data/batch", json=[ticket(str(i), store="y" * 3000) for i in range(3)])
+    assert response.status_code == 413
+
+
+def test_too_many_tickets_in_a_batch_is_422(client: TestClient) -> None:
+    response = client.post("/data/batch", json=[ticket(str(i)) for i in range(4)])
+    assert response.status_code == 422
+    assert "1 to 3 tickets" in response.text
+
+
+def test_too_many_products_is_422_naming_products() -> None:
+    products = [{"id": "1", "name": "Banana", "price": 1.0}] * (MAX_PRODUCTS_PER_TICKET + 1)
+    with TestClient(create_app(Settings(), publisher=FakePublisher())) as client:
+        response = client.post("/data", json=ticket("1", products=products))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "products"
+
+
+def test_a_too_long_name_is_422_naming_it(client: TestClient) -> None:
+    product = {"id": "1", "name": "n" * (MAX_TEXT_LENGTH + 1), "price": 1.0}
+    response = client.post("/data", json=ticket("1", products=[product]))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "products.0.name"

@@ -1,0 +1,128 @@
+"""API keys, CORS, secrets and errors: what the API lets in and what it lets out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+from shopstream.api import create_app
+from shopstream.api.security import authorised
+from shopstream.config import Settings
+from shopstream.kafka.config import producer_config
+from tests.helpers import ticket
+from tests.unit.test_api import FakePublisher
+
+KEYS = "first-key-0123456789,second-key-9876543210"
+
+
+def _client(**settings: object) -> TestClient:
+    return TestClient(create_app(Settings.model_validate(settings), publisher=FakePublisher()))
+
+
+@pytest.fixture
+def keyed() -> Iterator[TestClient]:
+    with _client(api_keys=KEYS) as client:
+        yield client
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_without_keys_configured_everything_is_open() -> None:
+    with _client() as client:
+        assert client.post("/data", json=ticket("1")).status_code == 202
+
+
+def test_with_keys_a_write_needs_one(keyed: TestClient) -> None:
+    refused = keyed.post("/data", json=ticket("1"))
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in refused.json()["detail"]
+    assert keyed.post("/data", json=ticket("1"), headers=_bearer("wrong")).status_code == 401
+    assert keyed.post("/data/batch", json=[ticket("1")]).status_code == 401
+    for key in KEYS.split(","):
+        assert keyed.post("/data", json=ticket("1"), headers=_bearer(key)).status_code == 202
+
+
+def test_a_refused_write_publishes_nothing() -> None:
+    publisher = FakePublisher()
+    with TestClient(
+        create_app(Settings.model_validate({"api_keys": KEYS}), publisher=publisher)
+    ) as client:
+        client.post("/data", json=ticket("1"), headers=_bearer("nope"))
+    assert publisher.published == []
+
+
+def test_reads_are_open_unless_protected(keyed: TestClient) -> None:
+    assert keyed.get("/analytics").status_code == 200
+    with _client(api_keys=KEYS, api_keys_protect_reads=True) as client:
+        assert client.get("/analytics").status_code == 401
+        assert client.get("/analytics/timeline").status_code == 401
+        assert client.get("/analytics", headers=_bearer("first-key-0123456789")).status_code == 200
+        assert client.get("/health").status_code == 200  # probes stay open
+
+
+def test_keys_never_reach_the_logs(keyed: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    keyed.post("/data", json=ticket("1"), headers=_bearer("first-key-0123456789"))
+    keyed.post("/data", json=ticket("1"), headers=_bearer("guessed-key"))
+    assert "first-key" not in caplog.text
+    assert "guessed-key" not in caplog.text
+    assert "first-key" not in repr(Settings.model_validate({"api_keys": KEYS}))
+
+
+def test_every_key_is_compared() -> None:
+    settings = Settings.model_validate({"api_keys": KEYS})
+    assert not authorised(settings, None)
+
+
+def test_cors_is_closed_unless_configured() -> None:
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    with _client() as client:
+        response = client.options("/data", headers=preflight)
+        assert "access-control-allow-origin" not in response.headers
+    with _client(cors_origins="https://shop.example") as client:
+        allowed = client.options("/data", headers={**preflight, "Origin": "https://shop.example"})
+        assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+        denied = client.options("/data", headers=preflight)
+        assert "access-control-allow-origin" not in denied.headers
+
+
+def test_an_unexpected_error_shows_no_trace_or_path() -> None:
+    app = create_app(Settings(), publisher=FakePublisher())
+    boom = APIRouter()
+
+    @boom.get("/boom")
+    def explode() -> None:
+        raise RuntimeError("secret internals at /srv/shopstream/secret.py")
+
+    app.include_router(boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error; the server log has the details"}
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+
+
+def test_kafka_credentials_are_secret_but_reach_the_client() -> None:
+    settings = Settings.model_validate(
+        {
+            "kafka_bootstrap_servers": "broker:9094",
+            "kafka_security_protocol": "SASL_SSL",
+            "kafka_sasl_mechanism": "SCRAM-SHA-512",
+            "kafka_sasl_username": "shop",
+            "kafka_sasl_password": "s3cr3t-pa55",
+        }
+    )
+    assert "s3cr3t-pa55" not in repr(settings)
+    assert "s3cr3t-pa55" not in str(settings.model_dump())
+    config = producer_config(settings, "api")
+    assert config["sasl.password"] == "s3cr3t-pa55"
+    assert config["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert config["security.protocol"] == "SASL_SSL"
