@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test lint lock clean
+.PHONY: install up test test-faults lint lock clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ lint: install
 test: lint
 	@scripts/system-deps test
 	$(BIN)/pytest
+
+# Crashes, outages and poison under load; prints acknowledged / stored / lost / duplicated.
+test-faults: install
+	@scripts/system-deps test
+	$(BIN)/pytest tests/faults
 
 # Pin every package (direct and transitive) to what the suite was last run with.
 lock:

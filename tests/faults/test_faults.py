@@ -1,0 +1,217 @@
+"""Faults under continuous load, each ending with: acknowledged ⊆ stored, no duplicates.
+
+The way Kafka's own system tests and Jepsen check delivery: every ticket has a unique id,
+the acknowledged ids are recorded, faults are injected, then the store is compared.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from functools import partial
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from shopstream.kafka.broker import LocalBroker
+from tests.faults.harness import Load, Verdict, verdict
+from tests.helpers import ticket, wait_for
+from tests.integration.conftest import MakePipeline, Pipeline, new_broker, pipeline_env
+
+pytestmark = pytest.mark.faults
+
+
+def _stored_at_least(pipeline: Pipeline, count: int) -> bool:
+    return pipeline.store.count() >= count
+
+
+def _refused_more(load: Load, count: int) -> bool:
+    return load.refused[503] > count
+
+
+def _let_some_through(pipeline: Pipeline, low: int = 100, high: int = 400) -> None:
+    target = pipeline.store.count() + random.randint(low, high)
+    wait_for(partial(_stored_at_least, pipeline, target), 60, f"{target} tickets stored")
+
+
+def _finish(
+    scenario: str, faults: int, load: Load, pipeline: Pipeline, record: list[Verdict]
+) -> Verdict:
+    load.stop()
+    pipeline.wait_stored(load.acknowledged, timeout=120)
+    result = verdict(scenario, faults, load, pipeline.env["DATABASE_URL"])
+    record.append(result)
+    print(result.line())
+    assert result.acknowledged > 0
+    assert result.lost == 0
+    assert result.duplicated == 0
+    return result
+
+
+def test_worker_killed(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+    """SIGKILL the worker again and again, half the time right after a store write."""
+    pipeline = make_pipeline(WORKER_BATCH_SIZE="100", CRASH_AFTER_STORE_P="0.2")
+    pipeline.start_api()
+    load = Load(pipeline.url).start()
+    external = between_store_and_commit = 0
+    while external + between_store_and_commit < 12 or between_store_and_commit < 4:
+        if between_store_and_commit < 4:
+            crashing = pipeline.spawn(module="tests.faults.crashing_worker")
+            assert crashing.wait(120) == -signal.SIGKILL
+            between_store_and_commit += 1
+        else:
+            worker = pipeline.start_worker()
+            _let_some_through(pipeline)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            external += 1
+    pipeline.start_worker()
+    _finish("worker killed", external + between_store_and_commit, load, pipeline, record)
+
+
+def test_one_of_three_workers_killed(
+    make_pipeline: MakePipeline, tmp_path: Path, record: list[Verdict]
+) -> None:
+    """Three workers share six partitions; one is killed; the others take its partitions."""
+    pipeline = make_pipeline(f"sqlite:///{tmp_path / 'shop.db'}", KAFKA_PARTITIONS="6")
+    pipeline.start_api()
+    workers = [pipeline.start_worker() for _ in range(3)]
+    load = Load(pipeline.url).start()
+    _let_some_through(pipeline, 500, 800)
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    _let_some_through(pipeline, 1000, 1500)
+    _finish("one of three workers killed", 1, load, pipeline, record)
+
+
+@pytest.fixture
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> LocalBroker:
+    broker = new_broker(tmp_path_factory.mktemp("own-kafka"))
+    broker.start()
+    return broker
+
+
+def test_broker_restarted(own_broker: LocalBroker, tmp_path: Path, record: list[Verdict]) -> None:
+    """The broker goes away for ~10 s twice (stopped, then SIGKILLed) under load."""
+    env = pipeline_env(
+        own_broker.bootstrap_servers, str(tmp_path / "database.json"), PUBLISH_TIMEOUT_S="2"
+    )
+    pipeline = Pipeline(tmp_path, env)
+    try:
+        pipeline.start_api()
+        pipeline.start_worker()
+        load = Load(pipeline.url).start()
+        for outage in (own_broker.stop, own_broker.kill):
+            _let_some_through(pipeline)
+            outage()
+            wait_for(partial(_refused_more, load, load.refused[503] + 50), 30, "503s while down")
+            own_broker.start()
+        _let_some_through(pipeline)
+        result = _finish("broker restarted (stop, kill)", 2, load, pipeline, record)
+        # While it was down: quick 503s, never a hung request (the client waits 15 s).
+        assert load.refused[503] > 100
+        assert load.slowest_refusal_s < 2 + 1 + 1
+        assert result.acknowledged > 500
+    finally:
+        pipeline.stop()
+        own_broker.stop()
+        print(pipeline.logs())
+
+
+def test_api_stopped(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+    """SIGTERM the API under load: requests in flight finish, then it exits."""
+    pipeline = make_pipeline()
+    api = pipeline.start_api()
+    pipeline.start_worker()
+    load = Load(pipeline.url, clients=16).start()
+    _let_some_through(pipeline, 500, 1000)
+    api.send_signal(signal.SIGTERM)
+    # uvicorn drains, shuts the app down, then re-raises the signal it handled.
+    assert api.wait(30) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in pipeline.logs()
+    _finish("API stopped (SIGTERM)", 1, load, pipeline, record)
+
+
+def test_store_failing(make_pipeline: MakePipeline, tmp_path: Path, record: list[Verdict]) -> None:
+    """The database is locked for a while: the worker retries without committing."""
+    database = tmp_path / "shop.db"
+    pipeline = make_pipeline(f"sqlite:///{database}")
+    pipeline.start_api()
+    pipeline.start_worker()
+    load = Load(pipeline.url).start()
+    faults = 0
+    for _ in range(2):
+        _let_some_through(pipeline)
+        with closing(sqlite3.connect(database, isolation_level=None)) as blocker:
+            blocker.execute("BEGIN EXCLUSIVE")  # nobody else writes until we let go
+            faults += 1
+            wait_for(lambda: "not stored, will retry" in pipeline.logs(), 30, "a failed write")
+        # Released: the worker's next try goes through.
+    _let_some_through(pipeline)
+    _finish("store failing (locked)", faults, load, pipeline, record)
+
+
+def _dead_letters(pipeline: Pipeline) -> list[dict[str, object]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "shopstream", "dlq", "list", "--json"],
+        env=pipeline.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_poison_messages(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+    """Garbage straight on the topic is dead-lettered, the stream goes on, replay works."""
+    pipeline = make_pipeline(MAX_TICKET_BYTES="4096")
+    pipeline.start_api()
+    worker = pipeline.start_worker()
+    load = Load(pipeline.url).start()
+    _let_some_through(pipeline)
+
+    topic = pipeline.env["KAFKA_TOPIC"]
+    big = ticket(
+        "big", products=[{"id": str(i), "name": "n" * 150, "price": 1.0} for i in range(40)]
+    )
+    producer = Producer({"bootstrap.servers": pipeline.env["KAFKA_BOOTSTRAP_SERVERS"]})
+    producer.produce(topic, b"\xff\xfe not json", b"bytes")
+    producer.produce(topic, b'{"id": "x", "products": "none"}', b"not-a-ticket")
+    producer.produce(topic, json.dumps(big).encode(), b"big")
+    assert producer.flush(10) == 0
+    _let_some_through(pipeline)
+
+    wait_for(lambda: len(_dead_letters(pipeline)) == 3, 60, "three dead letters")
+    letters = _dead_letters(pipeline)
+    reasons = {str(letter["key"]): str(letter["reason"]) for letter in letters}
+    assert reasons["bytes"].startswith("not a valid ticket")
+    assert "store" in reasons["not-a-ticket"]
+    assert "products" in reasons["not-a-ticket"]
+    assert reasons["big"].startswith("oversized")
+    assert all(str(letter["origin"]).startswith(f"{topic}[") for letter in letters)
+
+    # The limit was the mistake: restart the worker with the default one and replay.
+    worker.terminate()
+    assert worker.wait(30) == 0
+    pipeline.env.pop("MAX_TICKET_BYTES")
+    pipeline.start_worker()
+    replay = subprocess.run(
+        [sys.executable, "-m", "shopstream", "dlq", "replay"],
+        env=pipeline.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "replayed 3 dead letters" in replay.stdout
+    pipeline.wait_stored(["big"])
+    # The two that are still not tickets came back, with their new origin.
+    wait_for(lambda: len(_dead_letters(pipeline)) == 5, 60, "the two still-bad letters back")
+    _finish("poison messages", 3, load, pipeline, record)
