@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
+
+from shopstream.stress import seed_ticket
 
 T = TypeVar("T")
 
-SEED_TICKET: dict[str, Any] = {
-    "id": "123456789",
-    "store": "Brussels",
-    "date": "2020-01-01",
-    "products": [
-        {"id": "123456789", "name": "Banana", "price": 1.5},
-        {"id": "123456789", "name": "Bread", "price": 1.5},
-        {"id": "123456789", "name": "Water", "price": 1.5},
-    ],
-}
+SEED_TICKET: dict[str, Any] = seed_ticket("123456789")
 
 SEED_AFTER_PROCESSING: dict[str, Any] = {
     "id": "123456789",
@@ -55,3 +53,30 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def shopstream(
+    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``shopstream`` command as a user would, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "shopstream", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_seed_figures(figures: dict[str, Any], tickets: int = 1000) -> None:
+    """What the manager sees after the seed's stress test: a third each, 1.5 on average."""
+    assert figures["tickets"] == tickets
+    assert figures["category_share"] == {
+        "Fruit": pytest.approx(1 / 3),
+        "Bakery": pytest.approx(1 / 3),
+        "Drink": pytest.approx(1 / 3),
+        "Other": 0.0,
+    }
+    assert figures["average_product_price"] == 1.5

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.harness import Verdict
-from tests.integration.conftest import REPO, kafka, make_module_pipeline, make_pipeline
+from tests.integration.conftest import (
+    REPO,
+    kafka,
+    make_module_pipeline,
+    make_pipeline,
+    own_broker,
+)
 
-__all__ = ["kafka", "make_module_pipeline", "make_pipeline"]
+__all__ = ["kafka", "make_module_pipeline", "make_pipeline", "own_broker"]
 
 _VERDICTS: list[Verdict] = []
 SUMMARY = REPO / "artifacts" / "faults-summary.txt"

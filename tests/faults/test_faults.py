@@ -10,8 +10,6 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from functools import partial
 from pathlib import Path
@@ -21,8 +19,8 @@ from confluent_kafka import Producer
 
 from shopstream.kafka.broker import LocalBroker
 from tests.faults.harness import Load, Verdict, verdict
-from tests.helpers import ticket, wait_for
-from tests.integration.conftest import MakePipeline, Pipeline, new_broker, pipeline_env
+from tests.helpers import shopstream, ticket, wait_for
+from tests.integration.conftest import MakePipeline, Pipeline, pipeline_env
 
 pytestmark = pytest.mark.faults
 
@@ -90,13 +88,6 @@ def test_one_of_three_workers_killed(
     _finish("one of three workers killed", 1, load, pipeline, record)
 
 
-@pytest.fixture
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> LocalBroker:
-    broker = new_broker(tmp_path_factory.mktemp("own-kafka"))
-    broker.start()
-    return broker
-
-
 def test_broker_restarted(own_broker: LocalBroker, tmp_path: Path, record: list[Verdict]) -> None:
     """The broker goes away for ~10 s twice (stopped, then SIGKILLed) under load."""
     env = pipeline_env(
@@ -120,7 +111,6 @@ def test_broker_restarted(own_broker: LocalBroker, tmp_path: Path, record: list[
         assert result.acknowledged > 500
     finally:
         pipeline.stop()
-        own_broker.stop()
         print(pipeline.logs())
 
 
@@ -158,14 +148,8 @@ def test_store_failing(make_pipeline: MakePipeline, tmp_path: Path, record: list
 
 
 def _dead_letters(pipeline: Pipeline) -> list[dict[str, object]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "shopstream", "dlq", "list", "--json"],
-        env=pipeline.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = shopstream("dlq", "list", "--json", env=pipeline.env, cwd=pipeline.workdir)
+    assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
@@ -202,14 +186,7 @@ def test_poison_messages(make_pipeline: MakePipeline, record: list[Verdict]) -> 
     assert worker.wait(30) == 0
     pipeline.env.pop("MAX_TICKET_BYTES")
     pipeline.start_worker()
-    replay = subprocess.run(
-        [sys.executable, "-m", "shopstream", "dlq", "replay"],
-        env=pipeline.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    replay = shopstream("dlq", "replay", env=pipeline.env, cwd=pipeline.workdir)
     assert "replayed 3 dead letters" in replay.stdout
     pipeline.wait_stored(["big"])
     # The two that are still not tickets came back, with their new origin.

@@ -48,6 +48,15 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     broker.stop()
 
 
+@pytest.fixture
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker of the test's own, for tests that stop or kill it."""
+    broker = new_broker(tmp_path_factory.mktemp("own-kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
 @dataclass
 class Pipeline:
     """An API and workers as real processes, their logs in ``workdir``."""

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer
 
 from shopstream.kafka.broker import LocalBroker
 from tests.helpers import ticket, wait_for
-from tests.integration.conftest import MakePipeline, Pipeline, new_broker, pipeline_env
+from tests.integration.conftest import MakePipeline, Pipeline, pipeline_env
 
 pytestmark = pytest.mark.integration
 
@@ -71,13 +71,6 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
     assert [i for i, n in stored.items() if n > 1] == []
 
 
-@pytest.fixture
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> LocalBroker:
-    broker = new_broker(tmp_path_factory.mktemp("own-kafka"))
-    broker.start()
-    return broker
-
-
 def test_with_the_broker_down_the_api_answers_503_then_recovers(
     own_broker: LocalBroker, tmp_path: Path
 ) -> None:
@@ -110,7 +103,6 @@ def test_with_the_broker_down_the_api_answers_503_then_recovers(
         pipeline.wait_stored(["before", "after"])
     finally:
         pipeline.stop()
-        own_broker.stop()
         print(pipeline.logs())
 
 

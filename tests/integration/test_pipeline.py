@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, ticket
+from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, shopstream, ticket
 from tests.integration.conftest import MakePipeline
 
 pytestmark = pytest.mark.integration
@@ -68,23 +66,8 @@ def test_the_seed_stress_test_stores_exactly_1000_enriched_tickets(
     pipeline = make_pipeline()
     pipeline.start_api()
     pipeline.start_worker()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "shopstream",
-            "stress",
-            "--count",
-            "1000",
-            "--url",
-            f"{pipeline.url}/data",
-        ],
-        env=pipeline.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = shopstream(
+        "stress", "--count", "1000", "--url", f"{pipeline.url}/data", env=pipeline.env, cwd=tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "accepted 1000" in result.stdout

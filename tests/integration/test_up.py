@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from shopstream.kafka.broker import LocalBroker
-from tests.helpers import free_port, wait_for
+from tests.helpers import assert_seed_figures, free_port, shopstream, wait_for
 from tests.integration.conftest import LIBS
 
 pytestmark = pytest.mark.integration
@@ -42,38 +42,15 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     )
     try:
         wait_for(lambda: _ready(f"http://127.0.0.1:{api_port}/ready"), 120, "the pipeline to be up")
-        stress = subprocess.run(
-            [sys.executable, "-m", "shopstream", "stress", "--count", "1000"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        stress = shopstream("stress", "--count", "1000", env=env, cwd=tmp_path)
         assert stress.returncode == 0, stress.stdout + stress.stderr
         assert "stored 1000" in stress.stdout
         assert len(json.loads((tmp_path / "database.json").read_text())) == 1000
         # The manager's questions, answered the same by the API and the terminal report.
         figures = httpx2.get(f"http://127.0.0.1:{api_port}/analytics", timeout=10).json()
-        report = subprocess.run(
-            [sys.executable, "-m", "shopstream", "report", "--json"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        report = shopstream("report", "--json", env=env, cwd=tmp_path)
         assert json.loads(report.stdout) == figures
-        assert figures["tickets"] == 1000
-        assert figures["category_share"] == {
-            "Fruit": pytest.approx(1 / 3),
-            "Bakery": pytest.approx(1 / 3),
-            "Drink": pytest.approx(1 / 3),
-            "Other": 0.0,
-        }
-        assert figures["average_product_price"] == 1.5
+        assert_seed_figures(figures)
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(60)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shopstream.stores import Store, open_store
+from tests.analytics_data import enriched_tickets
 
 
 @pytest.fixture(params=["json", "sqlite"])
@@ -15,6 +16,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "json":
         return str(tmp_path / "database.json")
     return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+@pytest.fixture
+def filled(store_url: str) -> str:
+    """A store holding the hand-computed analytics fixture; its URL."""
+    writer = open_store(store_url)
+    writer.open()
+    writer.add(enriched_tickets())
+    writer.close()
+    return store_url
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
 from shopstream.config import Settings
-from shopstream.stores import open_store
 from tests.analytics_data import (
     EXPECTED,
     EXPECTED_BRUSSELS,
     EXPECTED_EMPTY,
     EXPECTED_JAN_2,
     TICKETS_BY_DATE,
-    enriched_tickets,
 )
 from tests.unit.test_analytics import _approx
 from tests.unit.test_api import FakePublisher
@@ -28,14 +26,6 @@ def client(store_url: str) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=store_url), publisher=FakePublisher())
     with TestClient(app) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def filled(store_url: str) -> None:
-    writer = open_store(store_url)
-    writer.open()
-    writer.add(enriched_tickets())
-    writer.close()
 
 
 @pytest.mark.usefixtures("filled")

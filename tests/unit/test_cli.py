@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from shopstream.config import Settings
-
-
-def _shopstream(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shopstream", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.helpers import shopstream
 
 
 def test_without_java_kafka_start_says_what_to_install(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(tmp_path), "KAFKA_LOCAL_PORT": "1"}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    result = _shopstream("kafka", "start", env=env, cwd=tmp_path)
+    result = shopstream("kafka", "start", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "`java` was not found" in result.stderr
     assert "KAFKA_BOOTSTRAP_SERVERS" in result.stderr
@@ -36,14 +23,14 @@ def test_without_java_kafka_start_says_what_to_install(tmp_path: Path) -> None:
 
 def test_kafka_status_fails_when_no_broker_answers(tmp_path: Path) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
-    result = _shopstream("kafka", "status", env=env, cwd=tmp_path)
+    result = shopstream("kafka", "status", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "no kafka broker answers at 127.0.0.1:1" in result.stdout
 
 
 def test_a_bad_database_url_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": "mysql://nope"}
-    result = _shopstream("worker", env=env, cwd=tmp_path)
+    result = shopstream("worker", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "DATABASE_URL='mysql://nope'" in result.stderr
     assert "Traceback" not in result.stderr

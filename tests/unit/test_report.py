@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,29 +13,17 @@ from rich.console import Console
 from shopstream.analytics import Filters, figures
 from shopstream.report import money, render
 from shopstream.stores import open_store
-from tests.analytics_data import EXPECTED, EXPECTED_BRUSSELS, enriched_tickets
+from tests.analytics_data import EXPECTED, EXPECTED_BRUSSELS
+from tests.helpers import shopstream
 from tests.unit.test_analytics import CATEGORIES, _approx
 
 
 def _report(store_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": store_url}
-    return subprocess.run(
-        [sys.executable, "-m", "shopstream", "report", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    result = shopstream(
+        "report", *args, env={**os.environ, "DATABASE_URL": store_url}, cwd=Path.cwd()
     )
-
-
-@pytest.fixture
-def filled(store_url: str) -> str:
-    writer = open_store(store_url)
-    writer.open()
-    writer.add(enriched_tickets())
-    writer.close()
-    return store_url
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_json_is_the_apis_figures(filled: str) -> None:
