@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test test-faults lint lock clean
+.PHONY: install up test test-faults bench lint lock clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ test: lint
 test-faults: install
 	@scripts/system-deps test
 	$(BIN)/pytest tests/faults
+
+# Throughput and latency of every scenario; writes bench/results/<date>.json and RESULTS.md.
+bench: install
+	@scripts/system-deps bench
+	$(BIN)/python -m bench
 
 # Pin every package (direct and transitive) to what the suite was last run with.
 lock:
