@@ -130,7 +130,8 @@ class Stack:
 
     def stop(self) -> None:
         for process in self.processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for process in self.processes:
             process.wait(30)
 
@@ -181,13 +182,15 @@ def check_stored(stack: Stack, expected: int) -> None:
         assert [p["category"] for p in sample["products"]] == ["Fruit", "Bakery", "Drink"]
 
 
-def measure(broker: LocalBroker, scratch: Path) -> list[Figure]:
+def measure(broker: LocalBroker, scratch: Path, stacks: list[Stack]) -> list[Figure]:
     figures: list[Figure] = []
 
     def stack(database: str = "database.json") -> Stack:
         workdir = Path(tempfile.mkdtemp(dir=scratch))
         url = str(workdir / database) if database.endswith(".json") else database.format(workdir)
-        return Stack(broker, workdir, url)
+        made = Stack(broker, workdir, url)
+        stacks.append(made)  # stopped by main() even when a run fails
+        return made
 
     def repeat(figure: Figure, run: Callable[[], float]) -> None:
         for _ in range(RUNS):
@@ -345,9 +348,12 @@ def main() -> None:
             libs_dir=REPO / ".kafka" / "libs",
         )
         broker.start()
+        stacks: list[Stack] = []
         try:
-            figures = measure(broker, Path(scratch))
+            figures = measure(broker, Path(scratch), stacks)
         finally:
+            for stack in stacks:
+                stack.stop()
             broker.stop()
     write_results(figures, started)
     print(f"bench done in {time.time() - started:.0f} s: bench/RESULTS.md")

