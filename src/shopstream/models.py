@@ -8,8 +8,10 @@ at. Ids may be strings or integers and are always stored as strings.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Annotated
 
+import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -74,18 +76,29 @@ class Ticket(_Strict):
     products: Annotated[list[Product], Field(min_length=1, max_length=MAX_PRODUCTS_PER_TICKET)]
 
 
-class EnrichedProduct(_Strict):
+@dataclass(frozen=True, slots=True)
+class EnrichedProduct:
     id: str
     name: str
     price: float
     category: str
 
 
-class EnrichedTicket(_Strict):
-    """A ticket as stored: the input fields unchanged, plus ``total_price`` and categories."""
+@dataclass(frozen=True, slots=True)
+class EnrichedTicket:
+    """A ticket as stored: the input fields unchanged, plus ``total_price`` and categories.
+
+    A plain dataclass, not a model: it is only ever built by ``enrich`` from a validated
+    ``Ticket``, and building a pydantic model again cost the worker more than validating
+    the message did.
+    """
 
     id: str
     store: str
     date: datetime.date
     total_price: float
     products: list[EnrichedProduct]
+
+    def to_json(self) -> bytes:
+        """The stored JSON: the seed's "after processing" shape, fields in this order."""
+        return orjson.dumps(self)

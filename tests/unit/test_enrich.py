@@ -21,8 +21,8 @@ def _parse(body: dict[str, Any]) -> Ticket:
 
 def test_the_seed_ticket_becomes_the_seeds_processed_ticket() -> None:
     enriched = enrich(_parse(SEED_TICKET), Catalog.load())
-    assert json.loads(enriched.model_dump_json()) == SEED_AFTER_PROCESSING
-    assert list(json.loads(enriched.model_dump_json())) == list(SEED_AFTER_PROCESSING)
+    assert json.loads(enriched.to_json()) == SEED_AFTER_PROCESSING
+    assert list(json.loads(enriched.to_json())) == list(SEED_AFTER_PROCESSING)
 
 
 def test_totals_are_exact_to_the_cent() -> None:

@@ -39,7 +39,7 @@ def test_json_load_reads_the_file_after_every_batch(store: JsonFileStore, path: 
         store.add([enriched(f"{batch}-{i}") for i in range(batch + 1)])
         assert len(_ids(path)) == sum(range(1, batch + 2))
     first = json.loads(path.read_text())[0]
-    assert first == json.loads(enriched("0-0").model_dump_json())
+    assert first == json.loads(enriched("0-0").to_json())
 
 
 def test_appending_leaves_every_stored_byte_in_place(store: JsonFileStore, path: Path) -> None:
@@ -119,7 +119,7 @@ def test_a_reader_ignores_a_torn_tail(path: Path) -> None:
 
 
 def test_a_file_in_another_layout_is_left_alone(path: Path) -> None:
-    original = json.dumps([json.loads(enriched("1").model_dump_json())], indent=4)
+    original = json.dumps([json.loads(enriched("1").to_json())], indent=4)
     path.write_text(original)
     with pytest.raises(StoreError, match="move it aside"):
         JsonFileStore(path).open()

@@ -130,7 +130,7 @@ class JsonFileStore:
             if ticket.id in self._ids or ticket.id in new_ids:
                 continue
             new_ids.add(ticket.id)
-            lines.append(ticket.model_dump_json().encode())
+            lines.append(ticket.to_json())
         if not lines:
             return 0
         body = SEPARATOR.join(lines)
