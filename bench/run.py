@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,15 +31,37 @@ import httpx2
 from confluent_kafka import Producer
 from tests.helpers import free_port, wait_for
 
+from shopstream.config import Settings
+from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.broker import LocalBroker
 from shopstream.stores import open_store
 from shopstream.stress import seed_ticket
+
+PEAK_RSS_MB: dict[str, float] = {}
+"""role (api, worker) -> the highest peak RSS any of its processes reached"""
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), read before it is stopped."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RUNS = 3
 WRK_SECONDS = 8
 DRAIN_TICKETS = 200_000
+RATIOS = [
+    ("POST /data, concurrency 64", "ceiling: validate only, concurrency 64"),
+    ("POST /data, concurrency 64", "ceiling: Kafka ProducerPerformance, acks=all"),
+    ("POST /data/batch of 1000", "ceiling: Kafka ProducerPerformance, acks=all"),
+    ("worker drain, SQLite", "ceiling: SQLite executemany of the rows"),
+]
 
 
 @dataclass
@@ -69,6 +93,7 @@ class Stack:
     workdir: Path
     database_url: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
     api_port: int = field(default_factory=free_port)
     topic: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
 
@@ -88,7 +113,7 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+    def spawn(self, role: str, *args: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [sys.executable, *args],
             env=self.env,
@@ -97,13 +122,15 @@ class Stack:
             stderr=subprocess.DEVNULL,
         )
         self.processes.append(process)
+        self.roles.append(role)
         return process
 
     def start_api(self, app: str | None = None) -> None:
         if app is None:
-            self.spawn("-m", "shopstream", "api", "--port", str(self.api_port))
+            self.spawn("api", "-m", "shopstream", "api", "--port", str(self.api_port))
         else:
             self.spawn(
+                "ceiling",
                 "-m",
                 "uvicorn",
                 app,
@@ -123,12 +150,14 @@ class Stack:
         return True
 
     def start_worker(self) -> None:
-        self.spawn("-m", "shopstream", "worker")
+        self.spawn("worker", "-m", "shopstream", "worker")
 
     def stored(self) -> int:
         return open_store(self.database_url).count()
 
     def stop(self) -> None:
+        for role, process in zip(self.roles, self.processes, strict=True):
+            PEAK_RSS_MB[role] = max(PEAK_RSS_MB.get(role, 0.0), _peak_rss_mb(process.pid))
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
@@ -136,7 +165,7 @@ class Stack:
             process.wait(30)
 
 
-def wrk(url: str, connections: int, batch: int = 0) -> dict[str, float]:
+def wrk(url: str, connections: int, batch: int = 0, seconds: int = WRK_SECONDS) -> dict[str, float]:
     """wrk against ``url``; requests/s and latency percentiles (ms)."""
     env = {**os.environ, "RUN": uuid.uuid4().hex[:8], "BATCH": str(batch)}
     result = subprocess.run(
@@ -144,7 +173,7 @@ def wrk(url: str, connections: int, batch: int = 0) -> dict[str, float]:
             "wrk",
             f"-t{min(2, connections)}",
             f"-c{connections}",
-            f"-d{WRK_SECONDS}s",
+            f"-d{seconds}s",
             "-s",
             str(BENCH / "post_ticket.lua"),
             url,
@@ -160,10 +189,10 @@ def wrk(url: str, connections: int, batch: int = 0) -> dict[str, float]:
     fields = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
     if fields["errors"] or fields["non2xx"]:
         raise RuntimeError(f"wrk saw failures: {fields}")
-    seconds = fields["duration_us"] / 1e6
+    elapsed = fields["duration_us"] / 1e6
     return {
         "requests": fields["requests"],
-        "rate": fields["requests"] / seconds,
+        "rate": fields["requests"] / elapsed,
         "p50_ms": fields["p50_us"] / 1000,
         "p95_ms": fields["p95_us"] / 1000,
         "p99_ms": fields["p99_us"] / 1000,
@@ -213,7 +242,8 @@ def measure(broker: LocalBroker, scratch: Path, stacks: list[Stack]) -> list[Fig
         s = stack()
         s.start_api()
         s.start_worker()
-        acknowledged = 0
+        # Warm up first (the producer's idempotence id, connections), then measure.
+        acknowledged = int(wrk(s.url, connections, seconds=2)["requests"])
         for _ in range(RUNS):
             run = wrk(s.url, connections)
             acknowledged += int(run["requests"])
@@ -255,11 +285,31 @@ def measure(broker: LocalBroker, scratch: Path, stacks: list[Stack]) -> list[Fig
             partial(_drained, stack, database),
         )
 
+    # Kafka's own producer benchmark, same record size, acks=all, idempotent.
+    repeat(
+        Figure("ceiling: Kafka ProducerPerformance, acks=all", "records/s"),
+        partial(producer_performance, broker),
+    )
+    # A bare executemany of the same rows into SQLite, in one transaction.
+    repeat(
+        Figure("ceiling: SQLite executemany of the rows", "tickets/s"),
+        partial(sqlite_ceiling, scratch),
+    )
+
     # The seed's stress test: 1000 sequential POSTs on one session, until all stored.
     repeat(
         Figure("seed stress test: 1000 sequential POSTs to stored", "s", target="≤ 2"),
         lambda: seed_stress(stack()),
     )
+    for role in ("api", "worker"):
+        figures.append(
+            Figure(
+                f"peak RSS of the {role} over all runs",
+                "MB",
+                [PEAK_RSS_MB.get(role, 0.0)],
+                "≤ 150" if role == "api" else "≤ 250 at 1M stored",
+            )
+        )
     return figures
 
 
@@ -270,6 +320,66 @@ def _rate(url: str, connections: int, batch: int) -> float:
 
 def _drained(stack: Callable[[str], Stack], database: str) -> float:
     return drain(stack(database))
+
+
+def producer_performance(broker: LocalBroker) -> float:
+    """Kafka's ProducerPerformance with our record size: the broker's ceiling here."""
+    topic = f"perf-{uuid.uuid4().hex[:8]}"
+    ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic))
+    record = len(json.dumps(seed_ticket("x" * 16)))
+    result = subprocess.run(
+        [
+            "java",
+            "-cp",
+            f"{broker.libs}/*",
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic",
+            topic,
+            "--num-records",
+            "200000",
+            "--record-size",
+            str(record),
+            "--throughput",
+            "-1",
+            "--producer-props",
+            f"bootstrap.servers={broker.bootstrap_servers}",
+            "acks=all",
+            "enable.idempotence=true",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rates = re.findall(r"([\d.]+) records/sec", result.stdout)
+    return float(rates[-1])
+
+
+def sqlite_ceiling(scratch: Path) -> float:
+    """Insert the same rows as the SQLite store, with nothing else around it."""
+    rows = [(f"t{i}", "Brussels", "2020-01-01", 4.5) for i in range(DRAIN_TICKETS)]
+    lines = [
+        (f"t{i}", n, "123456789", name, 1.5, category)
+        for i in range(DRAIN_TICKETS)
+        for n, (name, category) in enumerate(
+            (("Banana", "Fruit"), ("Bread", "Bakery"), ("Water", "Drink"))
+        )
+    ]
+    path = Path(tempfile.mkdtemp(dir=scratch)) / "ceiling.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE tickets (id TEXT PRIMARY KEY, store, date, total_price) WITHOUT ROWID"
+        )
+        db.execute(
+            "CREATE TABLE products (ticket_id, line, product_id, name, price, category,"
+            " PRIMARY KEY (ticket_id, line)) WITHOUT ROWID"
+        )
+        started = time.perf_counter()
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO tickets VALUES (?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO products VALUES (?, ?, ?, ?, ?, ?)", lines)
+        db.execute("COMMIT")
+        return DRAIN_TICKETS / (time.perf_counter() - started)
 
 
 def drain(s: Stack) -> float:
@@ -329,10 +439,17 @@ def write_results(figures: list[Figure], started: float) -> None:
     }
     (BENCH / "results" / f"{day}.json").write_text(json.dumps(record, indent=2) + "\n")
     table = "\n".join(f.row() for f in figures)
+    by_name = {f.name: f.median for f in figures}
+    ratios = "\n".join(
+        f"- {ours} / {ceiling}: {by_name[ours] / by_name[ceiling]:.0%}"
+        for ours, ceiling in RATIOS
+        if ours in by_name and ceiling in by_name
+    )
     (BENCH / "RESULTS.md").write_text(
         f"# Benchmark results\n\n{day}, {machine}; median of {RUNS} runs (min to max), "
         f"everything (wrk, broker, API, worker) on this one machine. Reproduce: `make bench`.\n\n"
-        f"| figure | median | range | target |\n| --- | --- | --- | --- |\n{table}\n"
+        f"| figure | median | range | target |\n| --- | --- | --- | --- |\n{table}\n\n"
+        f"Ours as a share of its ceiling, same run, same machine:\n\n{ratios}\n"
     )
 
 
