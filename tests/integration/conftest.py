@@ -27,8 +27,6 @@ from tests.helpers import free_port, wait_for
 REPO = Path(__file__).resolve().parents[2]
 LIBS = REPO / ".kafka" / "libs"
 
-pytestmark = pytest.mark.integration
-
 
 def new_broker(state_dir: Path) -> LocalBroker:
     return LocalBroker(
