@@ -9,11 +9,12 @@ from tests.integration.conftest import (
     REPO,
     kafka,
     make_module_pipeline,
+    make_own_pipeline,
     make_pipeline,
     own_broker,
 )
 
-__all__ = ["kafka", "make_module_pipeline", "make_pipeline", "own_broker"]
+__all__ = ["kafka", "make_module_pipeline", "make_own_pipeline", "make_pipeline", "own_broker"]
 
 _VERDICTS: list[Verdict] = []
 SUMMARY = REPO / "artifacts" / "faults-summary.txt"

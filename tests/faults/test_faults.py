@@ -20,7 +20,7 @@ from confluent_kafka import Producer
 from shopstream.kafka.broker import LocalBroker
 from tests.faults.harness import Load, Verdict, verdict
 from tests.helpers import shopstream, ticket, wait_for
-from tests.integration.conftest import MakePipeline, Pipeline, pipeline_env
+from tests.integration.conftest import MakePipeline, Pipeline
 
 pytestmark = pytest.mark.faults
 
@@ -88,30 +88,25 @@ def test_one_of_three_workers_killed(
     _finish("one of three workers killed", 1, load, pipeline, record)
 
 
-def test_broker_restarted(own_broker: LocalBroker, tmp_path: Path, record: list[Verdict]) -> None:
+def test_broker_restarted(
+    own_broker: LocalBroker, make_own_pipeline: MakePipeline, record: list[Verdict]
+) -> None:
     """The broker goes away for ~10 s twice (stopped, then SIGKILLed) under load."""
-    env = pipeline_env(
-        own_broker.bootstrap_servers, str(tmp_path / "database.json"), PUBLISH_TIMEOUT_S="2"
-    )
-    pipeline = Pipeline(tmp_path, env)
-    try:
-        pipeline.start_api()
-        pipeline.start_worker()
-        load = Load(pipeline.url).start()
-        for outage in (own_broker.stop, own_broker.kill):
-            _let_some_through(pipeline)
-            outage()
-            wait_for(partial(_refused_more, load, load.refused[503] + 50), 30, "503s while down")
-            own_broker.start()
+    pipeline = make_own_pipeline(PUBLISH_TIMEOUT_S="2")
+    pipeline.start_api()
+    pipeline.start_worker()
+    load = Load(pipeline.url).start()
+    for outage in (own_broker.stop, own_broker.kill):
         _let_some_through(pipeline)
-        result = _finish("broker restarted (stop, kill)", 2, load, pipeline, record)
-        # While it was down: quick 503s, never a hung request (the client waits 15 s).
-        assert load.refused[503] > 100
-        assert load.slowest_refusal_s < 2 + 1 + 1
-        assert result.acknowledged > 500
-    finally:
-        pipeline.stop()
-        print(pipeline.logs())
+        outage()
+        wait_for(partial(_refused_more, load, load.refused[503] + 50), 30, "503s while down")
+        own_broker.start()
+    _let_some_through(pipeline)
+    result = _finish("broker restarted (stop, kill)", 2, load, pipeline, record)
+    # While it was down: quick 503s, never a hung request (the client waits 15 s).
+    assert load.refused[503] > 100
+    assert load.slowest_refusal_s < 2 + 1 + 1
+    assert result.acknowledged > 500
 
 
 def test_api_stopped(make_pipeline: MakePipeline, record: list[Verdict]) -> None:

@@ -163,6 +163,12 @@ def make_pipeline(kafka: LocalBroker, tmp_path: Path) -> Iterator[MakePipeline]:
     yield from _pipelines(kafka, tmp_path)
 
 
+@pytest.fixture
+def make_own_pipeline(own_broker: LocalBroker, tmp_path: Path) -> Iterator[MakePipeline]:
+    """Pipelines on the test's own broker, stopped before it is."""
+    yield from _pipelines(own_broker, tmp_path)
+
+
 @pytest.fixture(scope="module")
 def make_module_pipeline(
     kafka: LocalBroker, tmp_path_factory: pytest.TempPathFactory

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer
 
 from shopstream.kafka.broker import LocalBroker
 from tests.helpers import ticket, wait_for
-from tests.integration.conftest import MakePipeline, Pipeline, pipeline_env
+from tests.integration.conftest import MakePipeline, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -72,38 +72,27 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
 
 
 def test_with_the_broker_down_the_api_answers_503_then_recovers(
-    own_broker: LocalBroker, tmp_path: Path
+    own_broker: LocalBroker, make_own_pipeline: MakePipeline
 ) -> None:
-    env = pipeline_env(
-        own_broker.bootstrap_servers, str(tmp_path / "database.json"), PUBLISH_TIMEOUT_S="2"
+    pipeline = make_own_pipeline(PUBLISH_TIMEOUT_S="2")
+    pipeline.start_api()
+    pipeline.start_worker()
+    assert httpx2.post(f"{pipeline.url}/data", json=ticket("before"), timeout=10).status_code == 202
+    own_broker.stop()
+    # The client gives up after 10 s: a hanging request fails the test.
+    down = httpx2.post(f"{pipeline.url}/data", json=ticket("during"), timeout=10)
+    assert down.status_code == 503
+    assert down.headers["retry-after"]
+    assert httpx2.get(f"{pipeline.url}/ready", timeout=10).status_code == 503
+    own_broker.start()
+    wait_for(
+        lambda: (
+            httpx2.post(f"{pipeline.url}/data", json=ticket("after"), timeout=10).status_code == 202
+        ),
+        60,
+        "the API to accept tickets again",
     )
-    pipeline = Pipeline(tmp_path, env)
-    try:
-        pipeline.start_api()
-        pipeline.start_worker()
-        assert (
-            httpx2.post(f"{pipeline.url}/data", json=ticket("before"), timeout=10).status_code
-            == 202
-        )
-        own_broker.stop()
-        # The client gives up after 10 s: a hanging request fails the test.
-        down = httpx2.post(f"{pipeline.url}/data", json=ticket("during"), timeout=10)
-        assert down.status_code == 503
-        assert down.headers["retry-after"]
-        assert httpx2.get(f"{pipeline.url}/ready", timeout=10).status_code == 503
-        own_broker.start()
-        wait_for(
-            lambda: (
-                httpx2.post(f"{pipeline.url}/data", json=ticket("after"), timeout=10).status_code
-                == 202
-            ),
-            60,
-            "the API to accept tickets again",
-        )
-        pipeline.wait_stored(["before", "after"])
-    finally:
-        pipeline.stop()
-        print(pipeline.logs())
+    pipeline.wait_stored(["before", "after"])
 
 
 def test_a_garbage_message_is_dead_lettered_and_the_worker_goes_on(
