@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 
 from shopstream.models import Ticket
 
-bare_app = FastAPI()
-validate_app = FastAPI()
+bare_app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+validate_app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 
 
 @bare_app.post("/data")

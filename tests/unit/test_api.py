@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -147,3 +149,47 @@ def test_the_openapi_schema_documents_the_ticket_bodies(client: TestClient) -> N
     assert "Product" in schema["components"]["schemas"]
     batch = schema["paths"]["/data/batch"]["post"]["requestBody"]["content"]["application/json"]
     assert batch["schema"]["items"] == {"$ref": "#/components/schemas/Ticket"}
+
+
+def test_a_client_hanging_up_mid_body_is_not_an_error(
+    publisher: FakePublisher, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(), publisher=publisher)
+    sent: list[dict[str, Any]] = []
+    body = json.dumps(SEED_TICKET).encode()
+    arrivals: Iterator[dict[str, Any]] = iter(
+        [
+            {"type": "http.request", "body": body[:10], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(arrivals)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/data",
+        "raw_path": b"/data",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+        "root_path": "",
+    }
+
+    async def serve() -> None:
+        async with app.router.lifespan_context(app):
+            await app(scope, receive, send)  # type: ignore[arg-type]
+
+    asyncio.run(serve())
+    assert publisher.published == []
+    assert sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 import shopstream
 from shopstream.api import analytics, dashboard, health, tickets
@@ -53,6 +54,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         version=shopstream.__version__,
         description="Tickets over HTTP into Apache Kafka.",
         lifespan=lifespan,
+        # No OpenTelemetry provider is configured here; checking for one costs every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.store = open_store(settings.database_url)
@@ -65,6 +68,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.include_router(dashboard.router)
     app.include_router(health.router)
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     if settings.cors_origins:
         app.add_middleware(
@@ -85,6 +89,12 @@ async def _publish_failed(_: Request, exc: PublishError) -> JSONResponse:
     retry_after = "1" if isinstance(exc, BackpressureError) else "5"
     log.warning("answering 503: %s", exc)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after})
+
+
+async def _client_gone(_: Request, __: Exception) -> Response:
+    """The client hung up before its body arrived: nobody to answer, nothing published."""
+    log.debug("client disconnected mid-request")
+    return Response(status_code=499)  # never sent; the status access logs use for this
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
