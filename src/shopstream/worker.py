@@ -19,6 +19,7 @@ from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.enrich import enrich
 from shopstream.errors import PublishError, ShopstreamError, StoreError
+from shopstream.gc import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.consumer import BatchConsumer
 from shopstream.kafka.deadletter import DeadLetters, Rejected
@@ -78,6 +79,7 @@ class Worker:
         self._store.open()
         self._wait_for_topics()
         self._consumer.subscribe()
+        keep_out_of_collections()
         log.info(
             "worker consuming %s as group %s into %s",
             self._settings.kafka_topic,

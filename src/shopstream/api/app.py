@@ -20,6 +20,7 @@ from shopstream.api.security import read_access, write_access
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import BackpressureError, PublishError, ShopstreamError
+from shopstream.gc import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
 from shopstream.models import Ticket
@@ -44,6 +45,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             await asyncio.to_thread(ensure_topics, settings)
         except ShopstreamError as exc:
             log.error("%s; POST /data answers 503 until a broker answers", exc)
+        keep_out_of_collections()
         try:
             yield
         finally:
