@@ -18,6 +18,7 @@ from shopstream.errors import ConfigurationError
 
 UNCATEGORISED = "Other"
 _ARTICLES = ("a ", "an ", "the ")
+_SEEN_MAX = 100_000  # names remembered as sent; past it the memory starts again
 
 
 def normalise(name: str) -> str:
@@ -44,9 +45,17 @@ class Catalog:
                         "keep it in one category"
                     )
         self.categories: tuple[str, ...] = (*names_by_category, UNCATEGORISED)
+        self._seen: dict[str, str] = {}  # product name as sent -> category
 
     def category_of(self, product_name: str) -> str:
-        return self._category_by_name.get(normalise(product_name), UNCATEGORISED)
+        # A chain sells a bounded set of names, so most lookups skip normalising.
+        category = self._seen.get(product_name)
+        if category is None:
+            category = self._category_by_name.get(normalise(product_name), UNCATEGORISED)
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            self._seen[product_name] = category
+        return category
 
     @classmethod
     def from_manager_list(cls, raw: Mapping[str, object]) -> Catalog:

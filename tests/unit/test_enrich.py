@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shopstream.catalog import Catalog
 from shopstream.enrich import enrich, total_price
-from shopstream.models import Ticket
+from shopstream.models import MAX_PRICE, Ticket
 from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, ticket
 
 
@@ -44,3 +44,8 @@ cents = st.integers(min_value=0, max_value=100_000_000)
 def test_a_total_of_cent_prices_is_the_exact_sum(prices_in_cents: list[int]) -> None:
     prices = [c / 100 for c in prices_in_cents]
     assert Decimal(repr(total_price(prices))) == Decimal(sum(prices_in_cents)) / 100
+
+
+@given(st.lists(st.floats(min_value=0, max_value=MAX_PRICE), min_size=1, max_size=50))
+def test_any_total_is_the_decimal_sum_of_the_prices_as_written(prices: list[float]) -> None:
+    assert total_price(prices) == float(sum((Decimal(repr(p)) for p in prices), Decimal(0)))
