@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         ge=1,
         description="How long a crashed worker keeps its partitions before others take them.",
     )
+    worker_fetch_wait_ms: int = Field(
+        default=25,
+        ge=0,
+        le=1000,
+        description="How long the broker may hold a worker's fetch to fill it to 64 KiB.",
+    )
     database_url: str = Field(
         default="database.json",
         description="A path ending in .json, or sqlite:///path/to/file.db.",
