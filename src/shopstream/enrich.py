@@ -16,10 +16,13 @@ def total_price(prices: list[float]) -> float:
     whole number of cents reads back as exactly those cents. Other prices go through
     ``Decimal`` as written.
     """
-    cents = [round(p * 100) for p in prices]
-    if all(c / 100 == p for c, p in zip(cents, prices, strict=True)):
-        return sum(cents) / 100
-    return float(sum((Decimal(repr(p)) for p in prices), Decimal(0)))
+    cents = 0
+    for price in prices:
+        whole = round(price * 100)
+        if whole / 100 != price:
+            return float(sum((Decimal(repr(p)) for p in prices), Decimal(0)))
+        cents += whole
+    return cents / 100
 
 
 def enrich(ticket: Ticket, catalog: Catalog) -> EnrichedTicket:
