@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS daily_products (
     category  TEXT    NOT NULL,
     lines     INTEGER NOT NULL,
     price_sum REAL    NOT NULL,
-    PRIMARY KEY (store, date, category)
+    PRIMARY KEY (store, category, date)  -- in GROUP BY store, category order
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS daily_tickets_by_date ON daily_tickets (date);
 CREATE INDEX IF NOT EXISTS daily_products_by_date ON daily_products (date);
@@ -157,8 +157,13 @@ class SqliteStore:
             if db is None:
                 return tally
             try:
+                stores = db.execute(
+                    "SELECT store, sum(tickets), sum(total_sum) FROM daily_tickets"  # noqa: S608
+                    f" {condition} GROUP BY store",
+                    params,
+                ).fetchall()
                 days = db.execute(
-                    f"SELECT store, date, tickets, total_sum FROM daily_tickets {condition}",  # noqa: S608
+                    f"SELECT date, sum(tickets) FROM daily_tickets {condition} GROUP BY date",  # noqa: S608
                     params,
                 ).fetchall()
                 lines = db.execute(
@@ -168,8 +173,10 @@ class SqliteStore:
                 ).fetchall()
             except sqlite3.OperationalError:  # no tables yet: nothing stored
                 return tally
-        for store, day, tickets, total_sum in days:
+        # Summed in SQL: a year of 25 stores is 9,000 daily rows but 25 + 366 sums.
+        for store, tickets, total_sum in stores:
             tally.tickets[store].add(tickets, total_sum)
+        for day, tickets in days:
             tally.days[day] += tickets
         for store, category, count, price_sum in lines:
             tally.products[store, category].add(count, price_sum)
