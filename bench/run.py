@@ -11,306 +11,360 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
-import re
 import shutil
-import sqlite3
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import httpx2
 from confluent_kafka import Producer
 from tests.helpers import free_port, wait_for
 
-from shopstream.config import Settings
-from shopstream.kafka.admin import ensure_topics
+from bench import ceilings, endtoend, million, profile
+from bench.figures import Figure, write_results
+from bench.stack import (
+    BENCH,
+    PEAK_RSS_MB,
+    REPO,
+    WRK_SECONDS,
+    Stack,
+    check_stored,
+    children_cpu_seconds,
+    cpu_seconds,
+    wrk,
+)
 from shopstream.kafka.broker import LocalBroker
-from shopstream.stores import open_store
 from shopstream.stress import seed_ticket
 
-PEAK_RSS_MB: dict[str, float] = {}
-"""role (api, worker) -> the highest peak RSS any of its processes reached"""
-
-
-def _peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM), read before it is stopped."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(match.group(1)) / 1024 if match else 0.0
-
-
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
 RUNS = 3
-WRK_SECONDS = 8
 DRAIN_TICKETS = 200_000
+E2E_RATE = 1000
+E2E_SECONDS = 10
+CORES = os.cpu_count() or 1
 RATIOS = [
     ("POST /data, concurrency 64", "ceiling: validate only, concurrency 64"),
-    ("POST /data, concurrency 64", "ceiling: Kafka ProducerPerformance, acks=all"),
+    ("POST /data, concurrency 64", "ceiling: whole stack's CPU, POST /data, concurrency 64"),
+    ("POST /data/batch of 1000", "ceiling: whole stack's CPU, POST /data/batch of 1000"),
     ("POST /data/batch of 1000", "ceiling: Kafka ProducerPerformance, acks=all"),
     ("worker drain, SQLite", "ceiling: SQLite executemany of the rows"),
+    (
+        "seed stress test: 1000 sequential POSTs to stored",
+        "floor: the seed's 1000 POSTs to the validate-only server, plus Kafka round trips",
+    ),
 ]
 
 
-@dataclass
-class Figure:
-    """One measured figure over several runs."""
+class Bench:
+    """The scenarios, sharing one broker, a scratch directory and the figures so far."""
 
-    name: str
-    unit: str
-    values: list[float] = field(default_factory=list)
-    target: str = ""
+    def __init__(self, broker: LocalBroker, scratch: Path) -> None:
+        self.broker = broker
+        self.scratch = scratch
+        self.stacks: list[Stack] = []
+        self.figures: list[Figure] = []
+        self.profiles: list[str] = []
+        self.day = datetime.date.today().isoformat()
 
-    @property
-    def median(self) -> float:
-        return statistics.median(self.values)
-
-    def row(self) -> str:
-        low, high = min(self.values), max(self.values)
-        return (
-            f"| {self.name} | {self.median:,.1f} {self.unit} | {low:,.1f} to {high:,.1f} "
-            f"| {self.target} |"
-        )
-
-
-@dataclass
-class Stack:
-    """A broker, an API and a worker in a scratch directory, on free ports."""
-
-    broker: LocalBroker
-    workdir: Path
-    database_url: str
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    roles: list[str] = field(default_factory=list)
-    api_port: int = field(default_factory=free_port)
-    topic: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
-            "KAFKA_TOPIC": self.topic,
-            "WORKER_GROUP": self.topic,
-            "DATABASE_URL": self.database_url,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),  # the ceiling apps live in bench/
-        }
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def spawn(self, role: str, *args: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, *args],
-            env=self.env,
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.processes.append(process)
-        self.roles.append(role)
-        return process
-
-    def start_api(self, app: str | None = None) -> None:
-        if app is None:
-            self.spawn("api", "-m", "shopstream", "api", "--port", str(self.api_port))
-        else:
-            self.spawn(
-                "ceiling",
-                "-m",
-                "uvicorn",
-                app,
-                "--port",
-                str(self.api_port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            )
-        wait_for(self._answers, 30, "the API")
-
-    def _answers(self) -> bool:
-        try:
-            httpx2.get(f"{self.url}/openapi.json", timeout=2)
-        except httpx2.HTTPError:
-            return False
-        return True
-
-    def start_worker(self) -> None:
-        self.spawn("worker", "-m", "shopstream", "worker")
-
-    def stored(self) -> int:
-        return open_store(self.database_url).count()
-
-    def stop(self) -> None:
-        for role, process in zip(self.roles, self.processes, strict=True):
-            PEAK_RSS_MB[role] = max(PEAK_RSS_MB.get(role, 0.0), _peak_rss_mb(process.pid))
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            process.wait(30)
-
-
-def wrk(url: str, connections: int, batch: int = 0, seconds: int = WRK_SECONDS) -> dict[str, float]:
-    """wrk against ``url``; requests/s and latency percentiles (ms)."""
-    env = {**os.environ, "RUN": uuid.uuid4().hex[:8], "BATCH": str(batch)}
-    result = subprocess.run(
-        [
-            "wrk",
-            f"-t{min(2, connections)}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "-s",
-            str(BENCH / "post_ticket.lua"),
-            url,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    match = re.search(r"RESULT (.*)", result.stdout)
-    if match is None:
-        raise RuntimeError(f"wrk printed no RESULT line:\n{result.stdout}{result.stderr}")
-    fields = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
-    if fields["errors"] or fields["non2xx"]:
-        raise RuntimeError(f"wrk saw failures: {fields}")
-    elapsed = fields["duration_us"] / 1e6
-    return {
-        "requests": fields["requests"],
-        "rate": fields["requests"] / elapsed,
-        "p50_ms": fields["p50_us"] / 1000,
-        "p95_ms": fields["p95_us"] / 1000,
-        "p99_ms": fields["p99_us"] / 1000,
-    }
-
-
-def check_stored(stack: Stack, expected: int) -> None:
-    """Every acknowledged ticket is stored, and a stored one is enriched."""
-    wait_for(lambda: stack.stored() >= expected, 120, f"{expected} tickets stored")
-    path = Path(stack.database_url)
-    if path.suffix == ".json":
-        with path.open() as f:
-            f.readline()
-            sample = json.loads(f.readline().rstrip(",\n"))
-        assert sample["total_price"] == 4.5, sample
-        assert [p["category"] for p in sample["products"]] == ["Fruit", "Bakery", "Drink"]
-
-
-def measure(broker: LocalBroker, scratch: Path, stacks: list[Stack]) -> list[Figure]:
-    figures: list[Figure] = []
-
-    def stack(database: str = "database.json") -> Stack:
-        workdir = Path(tempfile.mkdtemp(dir=scratch))
+    def stack(self, database: str = "database.json", topic: str = "", group: str = "") -> Stack:
+        workdir = Path(tempfile.mkdtemp(dir=self.scratch))
         url = str(workdir / database) if database.endswith(".json") else database.format(workdir)
-        made = Stack(broker, workdir, url)
-        stacks.append(made)  # stopped by main() even when a run fails
+        made = Stack(self.broker, workdir, url, group=group)
+        if topic:
+            made.topic = topic
+        self.stacks.append(made)  # stopped by main() even when a run fails
         return made
 
-    def repeat(figure: Figure, run: Callable[[], float]) -> None:
-        for _ in range(RUNS):
-            figure.values.append(run())
-        figures.append(figure)
-        print(figure.row(), flush=True)
+    def add(self, *figures: Figure) -> None:
+        self.figures += figures
+        for figure in figures:
+            print(figure.row(), flush=True)
 
-    # Single-ticket ingest, acknowledged by Kafka, at three concurrencies.
-    for connections in (1, 16, 64):
-        rate = Figure(
-            f"POST /data, concurrency {connections}",
-            "tickets/s",
-            target="≥ 5,000 at 64" if connections == 64 else "",
-        )
-        p99 = Figure(
-            f"POST /data p99, concurrency {connections}",
-            "ms",
-            target="≤ 50 at 64" if connections == 64 else "",
-        )
-        s = stack()
+    def repeat(self, figure: Figure, run: Callable[[], float]) -> None:
+        figure.values += [run() for _ in range(RUNS)]
+        self.add(figure)
+
+    def profiled(self, name: str, pid: int, seconds: int) -> Callable[[], None]:
+        """Sample ``pid`` now; the returned call waits and summarises it into RESULTS.md."""
+        raw = BENCH / "results" / f"{self.day}-{name}.txt"
+        sampler = profile.record(pid, seconds, raw)
+
+        def finish() -> None:
+            sampler.wait()
+            self.profiles.append(profile.summary(name, raw))
+
+        return finish
+
+    # -- scenarios -------------------------------------------------------------------
+
+    def single_ticket(self) -> None:
+        """POST /data at three concurrencies."""
+        for connections in (1, 16, 64):
+            at_64 = connections == 64
+            self._ingest(
+                connections,
+                0,
+                Figure(
+                    f"POST /data, concurrency {connections}",
+                    "tickets/s",
+                    target="≥ 5,000" if at_64 else "",
+                ),
+                Figure(
+                    f"POST /data p99, concurrency {connections}",
+                    "ms",
+                    target="≤ 50" if at_64 else "",
+                ),
+                profile_name="api-post-data-c64" if at_64 else "",
+            )
+
+    def batches(self) -> None:
+        for size in (100, 1000):
+            self._ingest(
+                8,
+                size,
+                Figure(
+                    f"POST /data/batch of {size}",
+                    "tickets/s",
+                    target="≥ 50,000" if size == 1000 else "",
+                ),
+                Figure(f"POST /data/batch of {size} p99", "ms"),
+                profile_name="api-post-batch-1000" if size == 1000 else "",
+            )
+
+    def _ingest(
+        self, connections: int, batch: int, rate: Figure, p99: Figure, profile_name: str
+    ) -> None:
+        """wrk on a fresh API and worker; with a profile name, also where the CPU goes."""
+        s = self.stack()
         s.start_api()
         s.start_worker()
         # Warm up first (the producer's idempotence id, connections), then measure.
-        acknowledged = int(wrk(s.url, connections, seconds=2)["requests"])
-        for _ in range(RUNS):
-            run = wrk(s.url, connections)
-            acknowledged += int(run["requests"])
-            rate.values.append(run["rate"])
+        tickets_per_request = max(batch, 1)
+        acknowledged = int(wrk(s.url, connections, batch, seconds=2)["requests"])
+        acknowledged *= tickets_per_request
+        scenario = f"{rate.name}: CPU per ticket"
+        cpu = {role: Figure(f"{scenario}, {role}", "µs") for role in _ROLES}
+        for run_number in range(RUNS):
+            finish = None
+            if profile_name and run_number == RUNS // 2:
+                finish = self.profiled(profile_name, s.pid("api"), WRK_SECONDS - 2)
+            before = self._cpu(s)
+            run = wrk(s.url, connections, batch)
+            after = self._cpu(s)
+            if finish is not None:
+                finish()
+            tickets = run["requests"] * tickets_per_request
+            acknowledged += int(tickets)
+            rate.values.append(run["rate"] * tickets_per_request)
             p99.values.append(run["p99_ms"])
+            for role in _ROLES:
+                cpu[role].values.append((after[role] - before[role]) / tickets * 1_000_000)
         check_stored(s, acknowledged)
         s.stop()
-        figures += [rate, p99]
-        print(rate.row(), p99.row(), sep="\n", flush=True)
+        self.add(rate, p99)
+        if profile_name:
+            self.add(*cpu.values())
+            total = [sum(v) for v in zip(*(f.values for f in cpu.values()), strict=True)]
+            self.add(
+                Figure(
+                    f"ceiling: whole stack's CPU, {rate.name}",
+                    "tickets/s",
+                    [CORES * 1_000_000 / t for t in total],
+                    f"{CORES} cores / CPU per ticket",
+                )
+            )
 
-    # The ceilings on the same server: return at once; validate exactly as POST /data.
-    for name, app in (
-        ("bare handler", "bench.ceiling:bare_app"),
-        ("validate only", "bench.ceiling:validate_app"),
-    ):
-        s = stack()
-        s.start_api(app)
-        repeat(Figure(f"ceiling: {name}, concurrency 64", "req/s"), partial(_rate, s.url, 64, 0))
-        s.stop()
+    def _cpu(self, s: Stack) -> dict[str, float]:
+        broker_pid = self.broker.pid()
+        return {
+            "API": cpu_seconds(s.pid("api")),
+            "broker": cpu_seconds(broker_pid) if broker_pid else 0.0,
+            "worker": cpu_seconds(s.pid("worker")),
+            "wrk": children_cpu_seconds(),
+        }
 
-    # Batch ingest.
-    for size in (100, 1000):
-        s = stack()
-        s.start_api()
-        repeat(
+    def server_ceilings(self) -> None:
+        """The same server: (a) return at once, (b) validate exactly as POST /data does.
+
+        Then the best POST /data could do here if publishing cost the API nothing: the
+        validate-only server's CPU per request plus what the broker, the worker and wrk
+        spent per ticket at 64 connections, against the machine's cores.
+        """
+        for name, app in (
+            ("bare handler", "bench.ceiling:bare_app"),
+            ("validate only", "bench.ceiling:validate_app"),
+        ):
+            s = self.stack()
+            s.start_api(app)
+            rate = Figure(f"ceiling: {name}, concurrency 64", "req/s")
+            server_cpu = Figure(f"ceiling: {name}, CPU per request, server", "µs")
+            for _ in range(RUNS):
+                before = cpu_seconds(s.pid("ceiling"))
+                run = wrk(s.url, 64)
+                after = cpu_seconds(s.pid("ceiling"))
+                rate.values.append(run["rate"])
+                server_cpu.values.append((after - before) / run["requests"] * 1_000_000)
+            self.add(rate, server_cpu)
+            if name == "validate only":
+                self.repeat(
+                    Figure("the seed's 1000 POSTs to the validate-only server", "s"),
+                    partial(_seed_posts, s.url),
+                )
+            s.stop()
+        by_name = {f.name: f.median for f in self.figures}
+        scenario = "POST /data, concurrency 64: CPU per ticket"
+        others = sum(by_name[f"{scenario}, {role}"] for role in ("broker", "worker", "wrk"))
+        self.add(
             Figure(
-                f"POST /data/batch of {size}",
+                "ceiling: POST /data at 64 if publishing cost the API nothing",
                 "tickets/s",
-                target="≥ 50,000" if size == 1000 else "",
-            ),
-            partial(_rate, s.url, 8, size),
-        )
-        s.stop()
-
-    # Worker drain: tickets already on the topic, per store.
-    for label, database in (("JSON", "database.json"), ("SQLite", "sqlite:///{}/shop.db")):
-        repeat(
-            Figure(f"worker drain, {label}", "tickets/s", target="≥ 30,000"),
-            partial(_drained, stack, database),
-        )
-
-    # Kafka's own producer benchmark, same record size, acks=all, idempotent.
-    repeat(
-        Figure("ceiling: Kafka ProducerPerformance, acks=all", "records/s"),
-        partial(producer_performance, broker),
-    )
-    # A bare executemany of the same rows into SQLite, in one transaction.
-    repeat(
-        Figure("ceiling: SQLite executemany of the rows", "tickets/s"),
-        partial(sqlite_ceiling, scratch),
-    )
-
-    # The seed's stress test: 1000 sequential POSTs on one session, until all stored.
-    repeat(
-        Figure("seed stress test: 1000 sequential POSTs to stored", "s", target="≤ 2"),
-        lambda: seed_stress(stack()),
-    )
-    for role in ("api", "worker"):
-        figures.append(
-            Figure(
-                f"peak RSS of the {role} over all runs",
-                "MB",
-                [PEAK_RSS_MB.get(role, 0.0)],
-                "≤ 150" if role == "api" else "≤ 250 at 1M stored",
+                [
+                    CORES
+                    * 1_000_000
+                    / (by_name["ceiling: validate only, CPU per request, server"] + others)
+                ],
+                "validate-only server + broker + worker + wrk CPU",
             )
         )
-    return figures
+
+    def drains(self) -> None:
+        """Tickets already on the topic, per store; timed from the worker's start."""
+        for label, database in (("JSON", "database.json"), ("SQLite", "sqlite:///{}/shop.db")):
+            figure = Figure(f"worker drain, {label}", "tickets/s", target="≥ 30,000")
+            for run_number in range(RUNS):
+                name = f"worker-drain-{label.lower()}" if run_number == 0 else ""
+                figure.values.append(self._drain(self.stack(database), name))
+            self.add(figure)
+
+    def _drain(self, s: Stack, profile_name: str) -> float:
+        producer = Producer({"bootstrap.servers": s.broker.bootstrap_servers, "linger.ms": 20})
+        s.start_api()  # creates the topics
+        for i in range(DRAIN_TICKETS):
+            body = json.dumps(seed_ticket(f"d{i}")).encode()
+            while True:
+                try:
+                    producer.produce(s.topic, body, f"d{i}".encode())
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+        producer.flush()
+        started = time.perf_counter()
+        s.start_worker()
+        finish = None
+        if profile_name:  # once it is storing, past the imports and the group join
+            wait_for(lambda: s.stored() > 0, 60, "the first tickets stored")
+            finish = self.profiled(profile_name, s.pid("worker"), 3)
+        check_stored(s, DRAIN_TICKETS)
+        seconds = time.perf_counter() - started
+        if finish is not None:
+            finish()
+        s.stop()
+        return DRAIN_TICKETS / seconds
+
+    def kafka_and_sqlite_ceilings(self) -> None:
+        self.repeat(
+            Figure("ceiling: Kafka ProducerPerformance, acks=all", "records/s"),
+            partial(ceilings.producer_performance, self.broker, DRAIN_TICKETS),
+        )
+        self.repeat(
+            Figure("ceiling: SQLite executemany of the rows", "tickets/s"),
+            partial(ceilings.sqlite_insert, self.scratch, DRAIN_TICKETS),
+        )
+        self.repeat(
+            Figure("Kafka round trip of one acks=all message, median", "ms"),
+            partial(ceilings.kafka_round_trip_ms, self.broker),
+        )
+
+    def seed_stress(self) -> None:
+        """The seed's 1000 sequential POSTs on one session, until all are stored."""
+        self.repeat(
+            Figure("seed stress test: 1000 sequential POSTs to stored", "s", target="≤ 2"),
+            self._seed_stress,
+        )
+        by_name = {f.name: f.median for f in self.figures}
+        round_trips_s = 1000 * by_name["Kafka round trip of one acks=all message, median"] / 1000
+        floor = by_name["the seed's 1000 POSTs to the validate-only server"] + round_trips_s
+        self.add(
+            Figure(
+                "floor: the seed's 1000 POSTs to the validate-only server, plus Kafka round trips",
+                "s",
+                [floor],
+                "with nothing stored yet",
+            )
+        )
+
+    def _seed_stress(self) -> float:
+        s = self.stack()
+        s.start_api()
+        s.start_worker()
+        started = time.perf_counter()
+        _seed_posts(s.url)
+        check_stored(s, 1000)
+        seconds = time.perf_counter() - started
+        s.stop()
+        return seconds
+
+    def end_to_end(self) -> None:
+        s = self.stack()
+        s.start_api()
+        s.start_worker()
+        endtoend.post_to_stored(s, E2E_RATE, 2)  # warm-up
+        runs = [endtoend.post_to_stored(s, E2E_RATE, E2E_SECONDS) for _ in range(RUNS)]
+        s.stop()
+        at = f"at {E2E_RATE:,} tickets/s"
+        self.add(
+            Figure(f"POST to stored p50, {at}", "ms", [r["p50_ms"] for r in runs]),
+            Figure(f"POST to stored p99, {at}", "ms", [r["p99_ms"] for r in runs], "≤ 100"),
+            Figure(f"POST answered p99, {at}", "ms", [r["answer_p99_ms"] for r in runs]),
+        )
+
+    def a_million(self) -> None:
+        """One million tickets on a topic, stored by each store's worker, then queried."""
+        topic = f"million-{uuid.uuid4().hex[:8]}"
+        million.fill_topic(self.broker, topic)
+        for label, database in (("JSON", "database.json"), ("SQLite", "sqlite:///{}/shop.db")):
+            s = self.stack(database, topic=topic, group=f"{topic}-{label}")
+            result = million.drain_and_query(s)
+            s.stop()
+            self.add(
+                Figure(f"worker drain of 1,000,000, {label}", "tickets/s", [result["drain_rate"]]),
+                Figure(
+                    f"worker peak RSS at 1,000,000 stored, {label}",
+                    "MB",
+                    [result["worker_rss_mb"]],
+                    "≤ 250",
+                ),
+            )
+            for query in million.QUERIES:
+                target = "≤ 50" if label == "SQLite" else "stated"
+                self.add(
+                    Figure(
+                        f"GET /analytics at 1,000,000, {label}, {query}",
+                        "ms",
+                        [result[query]],
+                        target,
+                    ),
+                    Figure(
+                        f"GET /analytics at 1,000,000, {label}, {query}, first call",
+                        "ms",
+                        [result[f"{query} first"]],
+                    ),
+                )
+
+    def memory(self) -> None:
+        for role, target in (("api", "≤ 150"), ("worker", "")):
+            self.add(
+                Figure(
+                    f"peak RSS of the {role} over all runs",
+                    "MB",
+                    [PEAK_RSS_MB.get(role, 0.0)],
+                    target,
+                )
+            )
+
+
+_ROLES = ("API", "broker", "worker", "wrk")
 
 
 def _rate(url: str, connections: int, batch: int) -> float:
@@ -318,139 +372,16 @@ def _rate(url: str, connections: int, batch: int) -> float:
     return wrk(url, connections, batch)["rate"] * max(batch, 1)
 
 
-def _drained(stack: Callable[[str], Stack], database: str) -> float:
-    return drain(stack(database))
-
-
-def producer_performance(broker: LocalBroker) -> float:
-    """Kafka's ProducerPerformance with our record size: the broker's ceiling here."""
-    topic = f"perf-{uuid.uuid4().hex[:8]}"
-    ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic))
-    record = len(json.dumps(seed_ticket("x" * 16)))
-    result = subprocess.run(
-        [
-            "java",
-            "-cp",
-            f"{broker.libs}/*",
-            "org.apache.kafka.tools.ProducerPerformance",
-            "--topic",
-            topic,
-            "--num-records",
-            "200000",
-            "--record-size",
-            str(record),
-            "--throughput",
-            "-1",
-            "--producer-props",
-            f"bootstrap.servers={broker.bootstrap_servers}",
-            "acks=all",
-            "enable.idempotence=true",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rates = re.findall(r"([\d.]+) records/sec", result.stdout)
-    return float(rates[-1])
-
-
-def sqlite_ceiling(scratch: Path) -> float:
-    """Insert the same rows as the SQLite store, with nothing else around it."""
-    rows = [(f"t{i}", "Brussels", "2020-01-01", 4.5) for i in range(DRAIN_TICKETS)]
-    lines = [
-        (f"t{i}", n, "123456789", name, 1.5, category)
-        for i in range(DRAIN_TICKETS)
-        for n, (name, category) in enumerate(
-            (("Banana", "Fruit"), ("Bread", "Bakery"), ("Water", "Drink"))
-        )
-    ]
-    path = Path(tempfile.mkdtemp(dir=scratch)) / "ceiling.db"
-    with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(
-            "CREATE TABLE tickets (id TEXT PRIMARY KEY, store, date, total_price) WITHOUT ROWID"
-        )
-        db.execute(
-            "CREATE TABLE products (ticket_id, line, product_id, name, price, category,"
-            " PRIMARY KEY (ticket_id, line)) WITHOUT ROWID"
-        )
-        started = time.perf_counter()
-        db.execute("BEGIN")
-        db.executemany("INSERT INTO tickets VALUES (?, ?, ?, ?)", rows)
-        db.executemany("INSERT INTO products VALUES (?, ?, ?, ?, ?, ?)", lines)
-        db.execute("COMMIT")
-        return DRAIN_TICKETS / (time.perf_counter() - started)
-
-
-def drain(s: Stack) -> float:
-    producer = Producer({"bootstrap.servers": s.broker.bootstrap_servers, "linger.ms": 20})
-    s.start_api()  # creates the topics
-    for i in range(DRAIN_TICKETS):
-        body = json.dumps(seed_ticket(f"d{i}")).encode()
-        while True:
-            try:
-                producer.produce(s.topic, body, f"d{i}".encode())
-                break
-            except BufferError:
-                producer.poll(0.1)
-    producer.flush()
-    started = time.perf_counter()
-    s.start_worker()
-    check_stored(s, DRAIN_TICKETS)
-    seconds = time.perf_counter() - started
-    s.stop()
-    return DRAIN_TICKETS / seconds
-
-
-def seed_stress(s: Stack) -> float:
+def _seed_posts(url: str) -> float:
+    """The seed's loop: 1000 POSTs, one after the other, on one ``requests.Session``."""
     import requests  # the seed's own client, as the seed writes it
 
-    s.start_api()
-    s.start_worker()
     run = uuid.uuid4().hex[:6]
     started = time.perf_counter()
     with requests.Session() as session:
         for i in range(1000):
-            session.post(f"{s.url}/data", json=seed_ticket(f"{run}-{i}"))
-    check_stored(s, 1000)
-    seconds = time.perf_counter() - started
-    s.stop()
-    return seconds
-
-
-def write_results(figures: list[Figure], started: float) -> None:
-    day = datetime.date.today().isoformat()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    record = {
-        "date": day,
-        "machine": machine,
-        "runs": RUNS,
-        "seconds": round(time.time() - started),
-        "figures": [
-            {
-                "name": f.name,
-                "unit": f.unit,
-                "median": f.median,
-                "values": f.values,
-                "target": f.target,
-            }
-            for f in figures
-        ],
-    }
-    (BENCH / "results" / f"{day}.json").write_text(json.dumps(record, indent=2) + "\n")
-    table = "\n".join(f.row() for f in figures)
-    by_name = {f.name: f.median for f in figures}
-    ratios = "\n".join(
-        f"- {ours} / {ceiling}: {by_name[ours] / by_name[ceiling]:.0%}"
-        for ours, ceiling in RATIOS
-        if ours in by_name and ceiling in by_name
-    )
-    (BENCH / "RESULTS.md").write_text(
-        f"# Benchmark results\n\n{day}, {machine}; median of {RUNS} runs (min to max), "
-        f"everything (wrk, broker, API, worker) on this one machine. Reproduce: `make bench`.\n\n"
-        f"| figure | median | range | target |\n| --- | --- | --- | --- |\n{table}\n\n"
-        f"Ours as a share of its ceiling, same run, same machine:\n\n{ratios}\n"
-    )
+            session.post(f"{url}/data", json=seed_ticket(f"{run}-{i}")).raise_for_status()
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -465,14 +396,25 @@ def main() -> None:
             libs_dir=REPO / ".kafka" / "libs",
         )
         broker.start()
-        stacks: list[Stack] = []
+        # A fresh JVM runs interpreted for its first minute: warm it before measuring.
+        ceilings.producer_performance(broker, DRAIN_TICKETS)
+        bench = Bench(broker, Path(scratch))
         try:
-            figures = measure(broker, Path(scratch), stacks)
+            bench.single_ticket()
+            bench.server_ceilings()
+            bench.batches()
+            bench.drains()
+            bench.kafka_and_sqlite_ceilings()
+            bench.seed_stress()
+            bench.end_to_end()
+            bench.a_million()
+            bench.memory()
         finally:
-            for stack in stacks:
+            for stack in bench.stacks:
                 stack.stop()
             broker.stop()
-    write_results(figures, started)
+    profiles = "## Where the time goes (py-spy)\n\n" + "\n".join(bench.profiles)
+    write_results(bench.figures, RATIOS, profiles, RUNS, started)
     print(f"bench done in {time.time() - started:.0f} s: bench/RESULTS.md")
 
 
