@@ -11,7 +11,6 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
@@ -24,7 +23,6 @@ from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
-from shopstream.stress import run_stress
 from shopstream.up import local_broker, run_pipeline
 from shopstream.worker import Worker
 
@@ -63,6 +61,8 @@ def api(
     port: Annotated[int | None, typer.Option(help="Default: API_PORT")] = None,
 ) -> None:
     """Run the HTTP API alone."""
+    import uvicorn  # here, not at the top: the worker's start-up need not load it
+
     settings = _settings()
     uvicorn.run(
         "shopstream.api.app:app_from_environment",
@@ -96,6 +96,8 @@ def stress(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the store.")] = 60.0,
 ) -> None:
     """The seed's stress test: POST tickets, then wait until every accepted one is stored."""
+    from shopstream.stress import run_stress  # aiohttp takes 0.15 s to load; only this needs it
+
     settings = _settings()
     target = url or f"http://{settings.api_host}:{settings.api_port}/data"
     store = open_store(settings.database_url)
