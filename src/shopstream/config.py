@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="database.json",
-        description="A path ending in .json, or sqlite:///path/to/file.db.",
+        description="A path ending in .json, sqlite:///path/to/file.db or postgresql://...",
     )
     categories_file: Path | None = Field(
         default=None, description="The manager's category list; unset: the bundled one."

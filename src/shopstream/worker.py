@@ -76,7 +76,7 @@ class Worker:
         self._stopping.set()
 
     def run(self) -> None:
-        self._store.open()
+        self._open_store()
         self._wait_for_topics()
         self._consumer.subscribe()
         keep_out_of_collections()
@@ -96,6 +96,16 @@ class Worker:
             self._dead_letters.close()
             self._store.close()
             log.info("worker stopped: %d stored, %d dead-lettered", self.stored, self.dead_lettered)
+
+    def _open_store(self) -> None:
+        """Open the store, waiting with backoff while it cannot be (a database restarting)."""
+        while not self._stopping.is_set():
+            try:
+                self._store.open()
+                return
+            except StoreError as exc:
+                log.warning("%s; retrying", exc)
+                self._pause()
 
     def _wait_for_topics(self) -> None:
         while not self._stopping.is_set():

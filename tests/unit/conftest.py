@@ -9,12 +9,16 @@ import pytest
 
 from shopstream.stores import Store, open_store
 from tests.analytics_data import enriched_tickets
+from tests.postgres import PostgresServer
 
 
-@pytest.fixture(params=["json", "sqlite"])
+@pytest.fixture(params=["json", "sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "json":
         return str(tmp_path / "database.json")
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        return server.new_database()
     return f"sqlite:///{tmp_path / 'shop.db'}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopstream.errors import ConfigurationError
-from shopstream.stores import JsonFileStore, SqliteStore, Store, open_store
+from shopstream.stores import JsonFileStore, PostgresStore, SqliteStore, Store, open_store
 from tests.unit.storedata import enriched
 
 
@@ -63,6 +63,8 @@ def test_adding_before_open_is_an_error(store_url: str) -> None:
         ("data/x.json", JsonFileStore),
         ("sqlite:///shop.db", SqliteStore),
         ("sqlite:////tmp/shop.db", SqliteStore),
+        ("postgresql://shop:secret@db:5432/shop", PostgresStore),
+        ("postgres://localhost/shop", PostgresStore),
     ],
 )
 def test_database_url_chooses_the_store(url: str, kind: type) -> None:

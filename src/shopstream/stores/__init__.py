@@ -7,20 +7,28 @@ from pathlib import Path
 from shopstream.errors import ConfigurationError
 from shopstream.stores.base import Store
 from shopstream.stores.jsonfile import JsonFileStore
+from shopstream.stores.postgres import PostgresStore
 from shopstream.stores.sqlite import SqliteStore
 
-__all__ = ["JsonFileStore", "SqliteStore", "Store", "open_store"]
+__all__ = ["JsonFileStore", "PostgresStore", "SqliteStore", "Store", "open_store"]
 
 _SQLITE_PREFIX = "sqlite:///"
+_POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
 def open_store(database_url: str) -> Store:
-    """The store ``database_url`` names: ``*.json`` or ``sqlite:///path`` (no I/O yet)."""
+    """The store ``database_url`` names: ``*.json``, ``sqlite:///path`` or a PostgreSQL URL.
+
+    Nothing is opened yet.
+    """
+    if database_url.startswith(_POSTGRES_PREFIXES):
+        return PostgresStore(database_url)
     if database_url.startswith(_SQLITE_PREFIX):
         return SqliteStore(Path(database_url.removeprefix(_SQLITE_PREFIX)))
     if database_url.endswith(".json") and "://" not in database_url:
         return JsonFileStore(Path(database_url))
     raise ConfigurationError(
         f"DATABASE_URL={database_url!r} is not a store shopstream knows: "
-        "use a path ending in .json (e.g. database.json) or sqlite:///path/to/file.db"
+        "use a path ending in .json (e.g. database.json), sqlite:///path/to/file.db "
+        "or postgresql://user:password@host:5432/database"
     )

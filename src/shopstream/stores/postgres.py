@@ -1,0 +1,219 @@
+"""PostgreSQL: the SQLite store's tables, for many workers on many machines.
+
+A batch is one transaction: its tickets are copied into a temporary staging table and
+inserted with ``ON CONFLICT (id) DO NOTHING RETURNING id``, so only the tickets no one
+stored before get product lines and count in the daily roll-ups. Two workers racing on
+the same ticket id serialise on the primary key: the second one inserts nothing. Every
+transaction takes its row locks in key order (tickets by id, then the roll-ups by key),
+so racing writers wait for each other but never deadlock. Offsets are committed by the
+worker only after ``add`` returns, that is after ``COMMIT``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+
+from shopstream.analytics import Filters, Tally
+from shopstream.errors import StoreError
+from shopstream.models import EnrichedTicket
+from shopstream.stores.rollup import rollup, where
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id          TEXT PRIMARY KEY,
+    store       TEXT NOT NULL,
+    date        DATE NOT NULL,
+    total_price DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS products (
+    ticket_id  TEXT    NOT NULL REFERENCES tickets (id),
+    line       INTEGER NOT NULL,
+    product_id TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    price      DOUBLE PRECISION NOT NULL,
+    category   TEXT    NOT NULL,
+    PRIMARY KEY (ticket_id, line)
+);
+CREATE TABLE IF NOT EXISTS daily_tickets (
+    store     TEXT    NOT NULL,
+    date      DATE    NOT NULL,
+    tickets   BIGINT  NOT NULL,
+    total_sum DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (store, date)
+);
+CREATE TABLE IF NOT EXISTS daily_products (
+    store     TEXT    NOT NULL,
+    date      DATE    NOT NULL,
+    category  TEXT    NOT NULL,
+    lines     BIGINT  NOT NULL,
+    price_sum DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (store, category, date)
+);
+CREATE INDEX IF NOT EXISTS daily_tickets_by_date ON daily_tickets (date);
+CREATE INDEX IF NOT EXISTS daily_products_by_date ON daily_products (date);
+"""
+# Several workers may start at once: one creates the tables, the others wait for it.
+_SCHEMA_LOCK = 0x73686F70  # "shop"
+_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS staged_tickets (
+    id TEXT, store TEXT, date DATE, total_price DOUBLE PRECISION
+) ON COMMIT DELETE ROWS
+"""
+_INSERT_NEW = """
+INSERT INTO tickets (id, store, date, total_price)
+SELECT id, store, date, total_price FROM staged_tickets ORDER BY id
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+"""
+_ADD_DAYS = """
+INSERT INTO daily_tickets (store, date, tickets, total_sum) VALUES (%s, %s, %s, %s)
+ON CONFLICT (store, date) DO UPDATE SET
+    tickets = daily_tickets.tickets + excluded.tickets,
+    total_sum = daily_tickets.total_sum + excluded.total_sum
+"""
+_ADD_LINES = """
+INSERT INTO daily_products (store, date, category, lines, price_sum) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (store, category, date) DO UPDATE SET
+    lines = daily_products.lines + excluded.lines,
+    price_sum = daily_products.price_sum + excluded.price_sum
+"""
+_CONNECT_TIMEOUT_S = 5
+
+
+class PostgresStore:
+    """Tickets in PostgreSQL; ``url`` is a libpq URL (``postgresql://user@host/db``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._writer: psycopg.Connection | None = None
+        self._reader: psycopg.Connection | None = None
+        self._reader_lock = threading.Lock()  # the API reads from its thread pool
+
+    def _connect(self, autocommit: bool) -> psycopg.Connection:
+        try:
+            return psycopg.connect(
+                self.url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT_S
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach PostgreSQL: {exc}") from exc
+
+    def open(self) -> None:
+        db = self._connect(autocommit=False)
+        try:
+            with db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                db.execute(_SCHEMA)
+        except psycopg.Error as exc:
+            db.close()
+            raise StoreError(f"cannot create the tables in PostgreSQL: {exc}") from exc
+        self._writer = db
+
+    def _writing(self) -> psycopg.Connection:
+        """The writer's connection, made again if the server dropped it (a restart)."""
+        if self._writer is None:
+            raise StoreError("the PostgreSQL store was not opened for writing; call open() first")
+        if self._writer.closed or self._writer.broken:
+            self._writer.close()
+            self._writer = self._connect(autocommit=False)
+        return self._writer
+
+    def add(self, tickets: Sequence[EnrichedTicket]) -> int:
+        db = self._writing()
+        if not tickets:
+            return 0
+        batch: dict[str, EnrichedTicket] = {}
+        for ticket in tickets:
+            batch.setdefault(ticket.id, ticket)
+        try:
+            with db.transaction():
+                db.execute(_STAGE)
+                with db.cursor().copy(
+                    "COPY staged_tickets (id, store, date, total_price) FROM STDIN"
+                ) as copy:
+                    for t in batch.values():
+                        copy.write_row((t.id, t.store, t.date, t.total_price))
+                inserted = {row[0] for row in db.execute(_INSERT_NEW)}
+                fresh = [t for t in batch.values() if t.id in inserted]
+                with db.cursor().copy(
+                    "COPY products (ticket_id, line, product_id, name, price, category) FROM STDIN"
+                ) as copy:
+                    for t in fresh:
+                        for line, p in enumerate(t.products):
+                            copy.write_row((t.id, line, p.id, p.name, p.price, p.category))
+                daily = rollup(fresh)
+                with db.cursor() as cursor:
+                    cursor.executemany(_ADD_DAYS, sorted(daily.days))
+                    cursor.executemany(_ADD_LINES, sorted(daily.lines))
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL did not store the batch: {exc}") from exc
+        return len(fresh)
+
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection]:
+        """One autocommit connection for reads, made again when the server dropped it."""
+        with self._reader_lock:
+            if self._reader is None or self._reader.closed or self._reader.broken:
+                self._reader = self._connect(autocommit=True)
+            try:
+                yield self._reader
+            except psycopg.errors.UndefinedTable:
+                raise
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL did not answer: {exc}") from exc
+
+    def missing(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(ids))
+        try:
+            with self._reading() as db:
+                rows = db.execute("SELECT id FROM tickets WHERE id = ANY(%s)", (wanted,))
+                return set(wanted) - {row[0] for row in rows}
+        except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
+            return set(wanted)
+
+    def count(self) -> int:
+        try:
+            with self._reading() as db:
+                row = db.execute("SELECT count(*) FROM tickets").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+        return int(row[0]) if row else 0
+
+    def tally(self, filters: Filters) -> Tally:
+        tally = Tally()
+        condition, params = where(filters, mark="%s")
+        try:
+            with self._reading() as db:
+                stores = db.execute(
+                    "SELECT store, sum(tickets), sum(total_sum) FROM daily_tickets"  # noqa: S608
+                    f" {condition} GROUP BY store",
+                    params,
+                ).fetchall()
+                days = db.execute(
+                    "SELECT to_char(date, 'YYYY-MM-DD'), sum(tickets) FROM daily_tickets"  # noqa: S608
+                    f" {condition} GROUP BY date",
+                    params,
+                ).fetchall()
+                lines = db.execute(
+                    "SELECT store, category, sum(lines), sum(price_sum) FROM daily_products"  # noqa: S608
+                    f" {condition} GROUP BY store, category",
+                    params,
+                ).fetchall()
+        except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
+            return tally
+        for store, tickets, total_sum in stores:
+            tally.tickets[store].add(int(tickets), float(total_sum))
+        for day, tickets in days:
+            tally.days[day] += int(tickets)
+        for store, category, count, price_sum in lines:
+            tally.products[store, category].add(int(count), float(price_sum))
+        return tally
+
+    def close(self) -> None:
+        for db in (self._writer, self._reader):
+            if db is not None:
+                db.close()
+        self._writer = self._reader = None

@@ -1,0 +1,119 @@
+"""The PostgreSQL store in the pipeline: enriched rows, a database restart, racing writers."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx2
+import psycopg
+import pytest
+
+from shopstream.analytics import Filters
+from shopstream.stores import PostgresStore
+from tests.helpers import ticket, wait_for
+from tests.integration.conftest import MakePipeline
+from tests.postgres import PostgresServer
+from tests.unit.storedata import enriched
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_posted_batch_is_stored_enriched_in_postgres(
+    make_pipeline: MakePipeline, postgres: PostgresServer
+) -> None:
+    url = postgres.new_database()
+    pipeline = make_pipeline(url)
+    pipeline.start_api()
+    pipeline.start_worker()
+    batch = [ticket(f"b{i}") for i in range(50)]
+    batch.append(
+        ticket(
+            "odd",
+            products=[
+                {"id": 9, "name": " CHOCOLATE ", "price": 0.1},
+                {"id": 8, "name": "an apple", "price": 0.2},
+            ],
+        )
+    )
+    response = httpx2.post(f"{pipeline.url}/data/batch", json=batch, timeout=10)
+    assert response.status_code == 202
+    pipeline.wait_stored([t["id"] for t in batch])
+    with psycopg.connect(url) as db:
+        assert db.execute("SELECT count(*) FROM tickets").fetchone() == (51,)
+        assert db.execute("SELECT total_price FROM tickets WHERE id='odd'").fetchone() == (0.3,)
+        lines = db.execute(
+            "SELECT product_id, name, category FROM products WHERE ticket_id='odd' ORDER BY line"
+        ).fetchall()
+        assert lines == [("9", "CHOCOLATE", "Other"), ("8", "an apple", "Fruit")]
+    analytics = httpx2.get(f"{pipeline.url}/analytics", timeout=10).json()
+    assert analytics["tickets"] == 51
+    assert analytics["products"] == 152
+
+
+def test_a_database_restart_loses_nothing_and_doubles_nothing(
+    make_pipeline: MakePipeline, postgres: PostgresServer
+) -> None:
+    url = postgres.new_database()
+    pipeline = make_pipeline(url)
+    pipeline.start_api()
+    pipeline.start_worker()
+    first = [f"before-{i}" for i in range(200)]
+    assert (
+        httpx2.post(
+            f"{pipeline.url}/data/batch", json=[ticket(i) for i in first], timeout=10
+        ).status_code
+        == 202
+    )
+    pipeline.wait_stored(first)
+
+    postgres.stop(mode="immediate")  # a crash: connections dropped, no clean shutdown
+    try:
+        during = [f"during-{i}" for i in range(300)]
+        for start in range(0, len(during), 50):
+            chunk = [ticket(i) for i in during[start : start + 50]]
+            response = httpx2.post(f"{pipeline.url}/data/batch", json=chunk, timeout=10)
+            assert response.status_code == 202  # Kafka has them; the store does not yet
+        wait_for(
+            lambda: (
+                "did not store the batch" in pipeline.logs()
+                or "cannot reach PostgreSQL" in pipeline.logs()
+            ),
+            30,
+            "the worker to notice the database is down",
+        )
+    finally:
+        postgres.resume()
+
+    pipeline.wait_stored(first + during, timeout=90)
+    with psycopg.connect(url) as db:
+        assert db.execute("SELECT count(*), count(DISTINCT id) FROM tickets").fetchone() == (
+            500,
+            500,
+        )
+        assert db.execute("SELECT sum(tickets) FROM daily_tickets").fetchone() == (500,)
+        assert db.execute("SELECT count(*) FROM products").fetchone() == (1500,)
+
+
+def test_writers_racing_on_the_same_tickets_store_each_once(postgres: PostgresServer) -> None:
+    url = postgres.new_database()
+    writers = [PostgresStore(url) for _ in range(4)]
+    for writer in writers:
+        writer.open()
+    tickets = [enriched(str(i)) for i in range(2000)]
+    added: list[int] = []
+
+    def write(store: PostgresStore, offset: int) -> None:
+        # Overlapping batches in a different order per writer.
+        mine = tickets[offset:] + tickets[:offset]
+        added.extend(store.add(mine[start : start + 250]) for start in range(0, 2000, 250))
+
+    threads = [threading.Thread(target=write, args=(w, i * 500)) for i, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(added) == 2000
+    assert writers[0].count() == 2000
+    assert writers[0].tally(Filters()).tickets["Brussels"].count == 2000
+    for writer in writers:
+        writer.close()

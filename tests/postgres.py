@@ -1,0 +1,92 @@
+"""A throwaway PostgreSQL server from Debian's packages, for the tests that need one.
+
+``initdb`` into a temporary directory, then ``pg_ctl start`` on a free port with trust
+authentication on 127.0.0.1 only. PostgreSQL refuses to run as root, so as root the
+server runs as the ``postgres`` user the Debian package creates.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from tests.helpers import free_port, wait_for
+
+
+def _bin_dir() -> Path:
+    """The newest server binaries Debian installed (``/usr/lib/postgresql/<major>/bin``)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        raise RuntimeError(
+            "PostgreSQL's server is not installed: scripts/system-deps test installs it"
+        )
+    return found[-1].parent
+
+
+@dataclass
+class PostgresServer:
+    directory: Path
+    port: int = 0
+
+    def _run(self, *command: str) -> None:
+        if os.geteuid() == 0:
+            command = ("runuser", "-u", "postgres", "--", *command)
+        subprocess.run(command, check=True, capture_output=True, text=True)
+
+    def start(self) -> None:
+        binaries = _bin_dir()
+        self.port = self.port or free_port()
+        data = self.directory / "data"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            postgres = pwd.getpwnam("postgres")
+            os.chown(self.directory, postgres.pw_uid, postgres.pw_gid)
+        self._run(
+            str(binaries / "initdb"),
+            *("-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"),
+        )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its existing data (after ``stop``)."""
+        data = self.directory / "data"
+        self._run(
+            str(_bin_dir() / "pg_ctl"),
+            *("-D", str(data), "-l", str(self.directory / "server.log"), "-w", "start"),
+            "-o",
+            # fsync off: a test server's data need not survive a power cut, and it is faster.
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off",
+        )
+        wait_for(self._answers, 30, "PostgreSQL")
+
+    def _answers(self) -> bool:
+        try:
+            psycopg.connect(self.url("postgres"), connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A fresh, empty database; its URL."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` disconnects clients and shuts down cleanly; ``immediate`` is a crash."""
+        data = str(self.directory / "data")
+        self._run(str(_bin_dir() / "pg_ctl"), "-D", data, "-m", mode, "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
