@@ -34,6 +34,8 @@ def _bin_dir() -> Path:
 class PostgresServer:
     directory: Path
     port: int = 0
+    durable: bool = False
+    """fsync on: the benchmark wants it; a test server's data need not survive a power cut."""
 
     def _run(self, *command: str) -> None:
         if os.geteuid() == 0:
@@ -61,8 +63,8 @@ class PostgresServer:
             str(_bin_dir() / "pg_ctl"),
             *("-D", str(data), "-l", str(self.directory / "server.log"), "-w", "start"),
             "-o",
-            # fsync off: a test server's data need not survive a power cut, and it is faster.
-            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+            f" -c fsync={'on' if self.durable else 'off'}",
         )
         wait_for(self._answers, 30, "PostgreSQL")
 

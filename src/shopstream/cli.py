@@ -23,7 +23,7 @@ from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
-from shopstream.up import local_broker, run_pipeline
+from shopstream.up import local_broker, run_pipeline, run_workers
 from shopstream.worker import Worker
 
 app = typer.Typer(
@@ -59,6 +59,9 @@ def up() -> None:
 def api(
     host: Annotated[str | None, typer.Option(help="Default: API_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: API_PORT")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes sharing the port. Default: API_WORKERS")
+    ] = None,
 ) -> None:
     """Run the HTTP API alone."""
     import uvicorn  # here, not at the top: the worker's start-up need not load it
@@ -69,15 +72,35 @@ def api(
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
+        workers=workers or settings.api_workers,
         log_config=None,
         access_log=False,
     )
 
 
 @app.command()
-def worker() -> None:
-    """Run one worker: consume, enrich, store, commit. SIGTERM or Ctrl-C stops it cleanly."""
+def worker(
+    processes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Workers in this consumer group. Default: WORKER_PROCESSES"),
+    ] = None,
+) -> None:
+    """Run a worker: consume, enrich, store, commit. SIGTERM or Ctrl-C stops it cleanly.
+
+    With several processes, they share the topic's partitions in one consumer group (as
+    the same number of separate `shopstream worker` commands would, on any machines); one
+    that crashes is started again.
+    """
     settings = _settings()
+    count = processes or settings.worker_processes
+    if count > 1:
+        if settings.database_url.endswith(".json"):
+            errors.print(
+                f"{settings.database_url} takes one writer at a time: use --processes 1, "
+                "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
+            )
+            raise typer.Exit(2)
+        raise typer.Exit(run_workers(count))
     the_worker = Worker(
         settings, open_store(settings.database_url), Catalog.load(settings.categories_file)
     )

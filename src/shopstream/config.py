@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="API processes sharing the port, each with a producer."
+    )
+    worker_processes: int = Field(
+        default=1, ge=1, le=64, description="Worker processes `shopstream worker` runs."
+    )
     log_level: str = "INFO"
 
     @field_validator("api_keys", "cors_origins", mode="before")

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from typing import IO
 
@@ -106,4 +107,36 @@ def run_pipeline(settings: Settings) -> int:
         if broker and started_broker:
             broker.stop()
             log.info("kafka broker stopped")
+    return status
+
+
+# A worker that dies sooner than this after starting is failing, not crashing: give up.
+_FAILING_WITHIN_S = 5.0
+
+
+def run_workers(count: int) -> int:
+    """``shopstream worker --processes N``: N workers in one group, a crashed one replaced."""
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    env = dict(os.environ)
+    names = [f"w{n}" for n in range(1, count + 1)]
+    processes = {name: _spawn(name, ["worker"], env) for name in names}
+    started = dict.fromkeys(names, time.monotonic())
+    status = 0
+    try:
+        while not stopped.wait(0.5):
+            for name, process in processes.items():
+                if process.poll() is None:
+                    continue
+                if time.monotonic() - started[name] < _FAILING_WITHIN_S:
+                    log.error("%s exited (%s) right after starting", name, process.returncode)
+                    status = process.returncode or 1
+                    stopped.set()
+                    break
+                log.warning("%s exited (%s): starting another", name, process.returncode)
+                processes[name] = _spawn(name, ["worker"], env)
+                started[name] = time.monotonic()
+    finally:
+        _stop(processes)
     return status

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
 import time
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx2
+import psycopg
 
-from tests.helpers import ticket
+from shopstream.stores import Store
+from tests.helpers import ticket, wait_for
 
 
 @dataclass
@@ -77,17 +81,34 @@ class Verdict:
         )
 
 
+_COPIES = (
+    "SELECT t.id, count(p.line) FROM tickets t"
+    " LEFT JOIN products p ON p.ticket_id = t.id GROUP BY t.id"
+)
+
+
 def stored_ids(database_url: str) -> Counter[str]:
-    """How many copies of each ticket the store holds (a JSON file or a SQLite database)."""
-    if not database_url.startswith("sqlite:///"):
+    """How many copies of each ticket the store holds (a JSON file, SQLite or PostgreSQL)."""
+    if database_url.startswith(("postgresql://", "postgres://")):
+        with psycopg.connect(database_url) as pg:
+            rows: list[tuple[str, int]] = pg.execute(_COPIES).fetchall()
+    elif database_url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            rows = db.execute(_COPIES).fetchall()
+    else:
         return Counter(t["id"] for t in json.loads(Path(database_url).read_text()))
-    with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
-        rows = db.execute(
-            "SELECT t.id, count(p.line) FROM tickets t"
-            " LEFT JOIN products p ON p.ticket_id = t.id GROUP BY t.id"
-        )
-        # Every load ticket carries the seed's three products: more lines, more copies.
-        return Counter({ticket_id: lines // 3 for ticket_id, lines in rows})
+    # Every load ticket carries the seed's three products: more lines, more copies.
+    return Counter({ticket_id: lines // 3 for ticket_id, lines in rows})
+
+
+def stored_at_least(store: Store, count: int) -> bool:
+    return store.count() >= count
+
+
+def let_some_through(store: Store, low: int = 100, high: int = 400) -> None:
+    """Wait until a random few hundred more tickets are stored (the load keeps going)."""
+    target = store.count() + random.randint(low, high)
+    wait_for(partial(stored_at_least, store, target), 60, f"{target} tickets stored")
 
 
 def verdict(scenario: str, faults: int, load: Load, database_url: str) -> Verdict:

@@ -7,7 +7,6 @@ the acknowledged ids are recorded, faults are injected, then the store is compar
 from __future__ import annotations
 
 import json
-import random
 import signal
 import sqlite3
 from contextlib import closing
@@ -18,15 +17,11 @@ import pytest
 from confluent_kafka import Producer
 
 from shopstream.kafka.broker import LocalBroker
-from tests.faults.harness import Load, Verdict, verdict
+from tests.faults.harness import Load, Verdict, let_some_through, verdict
 from tests.helpers import shopstream, ticket, wait_for
 from tests.integration.conftest import MakePipeline, Pipeline
 
 pytestmark = pytest.mark.faults
-
-
-def _stored_at_least(pipeline: Pipeline, count: int) -> bool:
-    return pipeline.store.count() >= count
 
 
 def _refused_more(load: Load, count: int) -> bool:
@@ -34,8 +29,7 @@ def _refused_more(load: Load, count: int) -> bool:
 
 
 def _let_some_through(pipeline: Pipeline, low: int = 100, high: int = 400) -> None:
-    target = pipeline.store.count() + random.randint(low, high)
-    wait_for(partial(_stored_at_least, pipeline, target), 60, f"{target} tickets stored")
+    let_some_through(pipeline.store, low, high)
 
 
 def _finish(
