@@ -69,19 +69,29 @@ SELECT id, store, date, total_price FROM staged_tickets ORDER BY id
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
+# The batch's roll-ups as arrays, one statement each: one round trip however many days.
 _ADD_DAYS = """
-INSERT INTO daily_tickets (store, date, tickets, total_sum) VALUES (%s, %s, %s, %s)
+INSERT INTO daily_tickets (store, date, tickets, total_sum)
+SELECT * FROM unnest(%s::text[], %s::date[], %s::bigint[], %s::float8[]) AS d
+ORDER BY 1, 2
 ON CONFLICT (store, date) DO UPDATE SET
     tickets = daily_tickets.tickets + excluded.tickets,
     total_sum = daily_tickets.total_sum + excluded.total_sum
 """
 _ADD_LINES = """
-INSERT INTO daily_products (store, date, category, lines, price_sum) VALUES (%s, %s, %s, %s, %s)
+INSERT INTO daily_products (store, date, category, lines, price_sum)
+SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::bigint[], %s::float8[]) AS l
+ORDER BY 1, 3, 2
 ON CONFLICT (store, category, date) DO UPDATE SET
     lines = daily_products.lines + excluded.lines,
     price_sum = daily_products.price_sum + excluded.price_sum
 """
 _CONNECT_TIMEOUT_S = 5
+
+
+def _columns(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    """Rows as one list per column: the arrays ``unnest`` takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class PostgresStore:
@@ -145,9 +155,9 @@ class PostgresStore:
                         for line, p in enumerate(t.products):
                             copy.write_row((t.id, line, p.id, p.name, p.price, p.category))
                 daily = rollup(fresh)
-                with db.cursor() as cursor:
-                    cursor.executemany(_ADD_DAYS, sorted(daily.days))
-                    cursor.executemany(_ADD_LINES, sorted(daily.lines))
+                if daily.days:
+                    db.execute(_ADD_DAYS, _columns(daily.days))
+                    db.execute(_ADD_LINES, _columns(daily.lines))
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL did not store the batch: {exc}") from exc
         return len(fresh)
