@@ -40,7 +40,7 @@ def _tickets(count: int) -> Iterator[tuple[str, bytes]]:
         yield ticket["id"], orjson.dumps(ticket)
 
 
-def fill_topic(broker: LocalBroker, topic: str, count: int = TICKETS) -> None:
+def fill_topic(broker: LocalBroker, topic: str, count: int) -> None:
     """Put ``count`` tickets on ``topic`` (not timed: the drains that follow are)."""
     ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic))
     producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 20})
@@ -54,7 +54,7 @@ def fill_topic(broker: LocalBroker, topic: str, count: int = TICKETS) -> None:
     producer.flush()
 
 
-def drain_and_query(stack: Stack, count: int = TICKETS) -> dict[str, float]:
+def drain_and_query(stack: Stack, count: int) -> dict[str, float]:
     """Store ``count`` tickets with one worker, then time ``GET /analytics`` over them.
 
     Returns the drain rate, the worker's peak RSS, and per query the first call and the

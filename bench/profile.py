@@ -24,6 +24,7 @@ LAYERS = [
     ("anyio", "web framework (FastAPI, Starlette)"),
     ("shopstream/stores", "store"),
     ("sqlite3", "store"),
+    ("psycopg", "store"),
     ("shopstream/enrich", "enrichment"),
     ("shopstream/catalog", "enrichment"),
     ("shopstream/models", "the stored ticket: built, written as JSON"),

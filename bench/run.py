@@ -21,6 +21,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 from tests.helpers import free_port, wait_for
+from tests.postgres import PostgresServer
 
 from bench import ceilings, endtoend, million, profile
 from bench.figures import Figure, write_results
@@ -59,8 +60,9 @@ RATIOS = [
 class Bench:
     """The scenarios, sharing one broker, a scratch directory and the figures so far."""
 
-    def __init__(self, broker: LocalBroker, scratch: Path) -> None:
+    def __init__(self, broker: LocalBroker, postgres: PostgresServer, scratch: Path) -> None:
         self.broker = broker
+        self.postgres = postgres
         self.scratch = scratch
         self.stacks: list[Stack] = []
         self.figures: list[Figure] = []
@@ -230,12 +232,20 @@ class Bench:
 
     def drains(self) -> None:
         """Tickets already on the topic, per store; timed from the worker's start."""
-        for label, database in (("JSON", "database.json"), ("SQLite", "sqlite:///{}/shop.db")):
+        for label, database in self._stores():
             figure = Figure(f"worker drain, {label}", "tickets/s", target="≥ 30,000")
             for run_number in range(RUNS):
                 name = f"worker-drain-{label.lower()}" if run_number == 0 else ""
-                figure.values.append(self._drain(self.stack(database), name))
+                figure.values.append(self._drain(self.stack(database()), name))
             self.add(figure)
+
+    def _stores(self) -> list[tuple[str, Callable[[], str]]]:
+        """Each store's label and a maker of a fresh DATABASE_URL (a format of workdir)."""
+        return [
+            ("JSON", lambda: "database.json"),
+            ("SQLite", lambda: "sqlite:///{}/shop.db"),
+            ("PostgreSQL", self.postgres.new_database),
+        ]
 
     def _drain(self, s: Stack, profile_name: str) -> float:
         producer = Producer({"bootstrap.servers": s.broker.bootstrap_servers, "linger.ms": 20})
@@ -322,10 +332,10 @@ class Bench:
     def a_million(self) -> None:
         """One million tickets on a topic, stored by each store's worker, then queried."""
         topic = f"million-{uuid.uuid4().hex[:8]}"
-        million.fill_topic(self.broker, topic)
-        for label, database in (("JSON", "database.json"), ("SQLite", "sqlite:///{}/shop.db")):
-            s = self.stack(database, topic=topic, group=f"{topic}-{label}")
-            result = million.drain_and_query(s)
+        million.fill_topic(self.broker, topic, million.TICKETS)
+        for label, database in self._stores():
+            s = self.stack(database(), topic=topic, group=f"{topic}-{label}")
+            result = million.drain_and_query(s, million.TICKETS)
             s.stop()
             self.add(
                 Figure(f"worker drain of 1,000,000, {label}", "tickets/s", [result["drain_rate"]]),
@@ -337,7 +347,7 @@ class Bench:
                 ),
             )
             for query in million.QUERIES:
-                target = "≤ 50" if label == "SQLite" else "stated"
+                target = "stated" if label == "JSON" else "≤ 50"
                 self.add(
                     Figure(
                         f"GET /analytics at 1,000,000, {label}, {query}",
@@ -398,7 +408,9 @@ def main() -> None:
         broker.start()
         # A fresh JVM runs interpreted for its first minute: warm it before measuring.
         ceilings.producer_performance(broker, DRAIN_TICKETS)
-        bench = Bench(broker, Path(scratch))
+        postgres = PostgresServer(Path(tempfile.mkdtemp(prefix="shopstream-pg-")), durable=True)
+        postgres.start()
+        bench = Bench(broker, postgres, Path(scratch))
         try:
             bench.single_ticket()
             bench.server_ceilings()
@@ -413,6 +425,8 @@ def main() -> None:
             for stack in bench.stacks:
                 stack.stop()
             broker.stop()
+            postgres.stop()
+            postgres.remove()
     profiles = "## Where the time goes (py-spy)\n\n" + "\n".join(bench.profiles)
     write_results(bench.figures, RATIOS, profiles, RUNS, started)
     print(f"bench done in {time.time() - started:.0f} s: bench/RESULTS.md")
