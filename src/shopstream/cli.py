@@ -181,18 +181,29 @@ def report(
 
 
 @kafka_app.command("start")
-def kafka_start() -> None:
+def kafka_start(
+    sasl: Annotated[
+        bool,
+        typer.Option(
+            help="Also listen on KAFKA_LOCAL_SASL_PORT for SASL_PLAINTEXT clients (PLAIN, "
+            "SCRAM-SHA-256/512) as KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD, like a cloud Kafka."
+        ),
+    ] = False,
+) -> None:
     """Start the local broker; returns once it answers."""
     settings = _settings()
-    if not settings.uses_local_broker:
+    broker = local_broker(settings, sasl=sasl)
+    if not settings.uses_local_broker and not sasl:
         console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")
         return
-    broker = local_broker(settings)
     started = broker.start()
     console.print(
         f"kafka {'started' if started else 'already running'} at {broker.bootstrap_servers}"
         f" (log: {broker.log_file})"
     )
+    if broker.sasl is not None:
+        state = "SASL" if started else "SASL (if it was started with --sasl)"
+        console.print(f"{state} clients: {broker.sasl.bootstrap_servers}")
 
 
 @kafka_app.command("stop")

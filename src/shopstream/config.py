@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_local_port: int = Field(default=9092, description="Client port of the local broker.")
     kafka_local_controller_port: int = Field(default=9093)
+    kafka_local_sasl_port: int = Field(
+        default=9094, description="SASL port of the local broker (`kafka start --sasl`)."
+    )
     kafka_state_dir: Path = Field(
         default=Path(".kafka"), description="Jars, config, data and log of the local broker."
     )

@@ -18,18 +18,34 @@ from collections.abc import Mapping
 from typing import IO
 
 from shopstream.config import Settings
-from shopstream.kafka.broker import LocalBroker
+from shopstream.errors import ConfigurationError
+from shopstream.kafka.broker import LocalBroker, SaslListener
 
 log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 20.0
 
 
-def local_broker(settings: Settings) -> LocalBroker:
+def local_broker(settings: Settings, sasl: bool = False) -> LocalBroker:
+    """The local broker; with ``sasl``, also a SASL port for KAFKA_SASL_USERNAME/PASSWORD."""
+    listener = None
+    if sasl:
+        password = settings.kafka_sasl_password
+        if not settings.kafka_sasl_username or password is None:
+            raise ConfigurationError(
+                "a SASL listener needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: "
+                "the user it accepts"
+            )
+        listener = SaslListener(
+            settings.kafka_local_sasl_port,
+            settings.kafka_sasl_username,
+            password.get_secret_value(),
+        )
     return LocalBroker(
         state_dir=settings.kafka_state_dir,
         port=settings.kafka_local_port,
         controller_port=settings.kafka_local_controller_port,
+        sasl=listener,
     )
 
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.enrich import enrich
-from shopstream.errors import PublishError, ShopstreamError, StoreError
+from shopstream.errors import ConfigurationError, PublishError, ShopstreamError, StoreError
 from shopstream.gc import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.consumer import BatchConsumer
@@ -112,6 +112,8 @@ class Worker:
             try:
                 ensure_topics(self._settings)
                 return
+            except ConfigurationError:
+                raise  # wrong credentials or settings: waiting will not mend them
             except ShopstreamError as exc:
                 log.warning("%s; retrying", exc)
                 self._pause()

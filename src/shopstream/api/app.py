@@ -19,7 +19,12 @@ from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
-from shopstream.errors import BackpressureError, PublishError, ShopstreamError
+from shopstream.errors import (
+    BackpressureError,
+    ConfigurationError,
+    PublishError,
+    ShopstreamError,
+)
 from shopstream.gc import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
@@ -43,6 +48,10 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         app.state.publisher = kafka
         try:
             await asyncio.to_thread(ensure_topics, settings)
+        except ConfigurationError as exc:
+            log.error("%s", exc)
+            kafka.close(timeout=0)
+            raise  # wrong credentials: the API does not start
         except ShopstreamError as exc:
             log.error("%s; POST /data answers 503 until a broker answers", exc)
         keep_out_of_collections()

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ClusterMetadata,
+    NewTopic,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialAlteration,
+    UserScramCredentialUpsertion,
+)
 
 from shopstream.config import Settings
-from shopstream.errors import BrokerError
+from shopstream.errors import BrokerError, ConfigurationError
 from shopstream.kafka.config import security_config
 
 log = logging.getLogger(__name__)
@@ -19,30 +29,84 @@ def admin_config(settings: Settings) -> dict[str, Any]:
     return {"bootstrap.servers": settings.bootstrap_servers, **security_config(settings)}
 
 
-def _admin(config: dict[str, Any]) -> AdminClient:
+def _admin(config: dict[str, Any], **callbacks: Callable[[KafkaError], None]) -> AdminClient:
     # Silence librdkafka's own connection chatter: the caller reports the outcome.
-    return AdminClient({**config, "log_level": 0})
+    settings: dict[str, Any] = {**config, "log_level": 0, **callbacks}
+    return AdminClient(settings)
+
+
+_SLICE_S = 0.5
+
+
+def _cluster_metadata(config: dict[str, Any], timeout: float) -> ClusterMetadata:
+    """The cluster's metadata, asked in short slices so that refused credentials show at once.
+
+    librdkafka reports a failed SASL handshake only as an error event and keeps retrying;
+    served between slices, it ends the wait with the broker's own reason.
+    """
+    refusals: list[KafkaError] = []
+
+    def note(error: KafkaError) -> None:
+        if error.code() == KafkaError._AUTHENTICATION:
+            refusals.append(error)
+
+    admin = _admin(config, error_cb=note)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return admin.list_topics(timeout=min(_SLICE_S, max(deadline - time.monotonic(), 0.01)))
+        except KafkaException:
+            admin.poll(0)
+            if refusals:
+                raise ConfigurationError(
+                    f"Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, "
+                    f"KAFKA_SASL_MECHANISM): {refusals[0].str()}"
+                ) from None
+            if time.monotonic() >= deadline:
+                raise
 
 
 def broker_answers(config: dict[str, Any], timeout: float = 2.0) -> bool:
-    """Whether the brokers ``config`` names return cluster metadata in time."""
+    """Whether the brokers ``config`` names return cluster metadata in time.
+
+    Raises ``ConfigurationError`` when they answer but refuse the credentials.
+    """
     try:
-        _admin(config).list_topics(timeout=timeout)
+        _cluster_metadata(config, timeout)
     except KafkaException:
         return False
     return True
 
 
+def add_scram_user(config: dict[str, Any], username: str, password: str) -> None:
+    """Create or reset ``username``'s SCRAM-SHA-256 and -512 credentials on the brokers."""
+    admin = _admin(config)  # kept alive until the futures settle
+    # One request may alter a user once: one request per mechanism.
+    for mechanism in (ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512):
+        upsert: list[UserScramCredentialAlteration] = [
+            UserScramCredentialUpsertion(
+                username, ScramCredentialInfo(mechanism, 4096), password.encode()
+            )
+        ]
+        for future in admin.alter_user_scram_credentials(upsert).values():
+            try:
+                future.result()
+            except KafkaException as exc:
+                raise BrokerError(
+                    f"could not set the SCRAM credentials of {username}: {exc}"
+                ) from exc
+
+
 def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     """Create the ticket topic and its dead-letter topic if they are missing."""
-    admin = _admin(admin_config(settings))
     try:
-        existing = admin.list_topics(timeout=timeout).topics
+        existing = _cluster_metadata(admin_config(settings), timeout).topics
     except KafkaException as exc:
         raise BrokerError(
             f"no Kafka broker answered at {settings.bootstrap_servers}: start one with "
             "`shopstream kafka start`, or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
+    admin = _admin(admin_config(settings))
     wanted = [settings.kafka_topic, settings.dead_letter_topic]
     new_topics = [
         NewTopic(

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from shopstream.errors import BrokerError, ConfigurationError
-from shopstream.kafka.admin import broker_answers
+from shopstream.kafka.admin import add_scram_user, broker_answers
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,23 @@ def _process_alive(pid: int) -> bool:
 
 
 @dataclass(frozen=True)
+class SaslListener:
+    """A second client port that takes only authenticated clients, as cloud Kafka does.
+
+    SASL_PLAINTEXT with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, for one user. The
+    PLAINTEXT port stays for the broker's own use and for local clients.
+    """
+
+    port: int
+    username: str
+    password: str
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
 class LocalBroker:
     """One KRaft node acting as both controller and broker on 127.0.0.1."""
 
@@ -75,6 +92,7 @@ class LocalBroker:
     controller_port: int = 9093
     libs_dir: Path | None = None
     heap: str = "1g"
+    sasl: SaslListener | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -135,6 +153,30 @@ class LocalBroker:
             raise BrokerError(f"Maven could not fetch Kafka:\n{result.stdout}{result.stderr}")
         stamp.write_text(digest)
 
+    def _listeners(self) -> list[str]:
+        client = f"PLAINTEXT://127.0.0.1:{self.port}"
+        if self.sasl is None:
+            return [
+                f"listeners={client},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners={client}",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            ]
+        sasl = f"SASL_PLAINTEXT://127.0.0.1:{self.sasl.port}"
+        user, password = self.sasl.username, self.sasl.password
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        return [
+            f"listeners={client},{sasl},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners={client},{sasl}",
+            "listener.security.protocol.map="
+            "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'user_{user}="{password}";',
+            f"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config={scram}",
+            f"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={scram}",
+        ]
+
     def _write_config(self) -> Path:
         data = self.state_dir / "data"
         config = self.state_dir / "server.properties"
@@ -144,12 +186,9 @@ class LocalBroker:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
-                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    *self._listeners(),
                     "controller.listener.names=CONTROLLER",
                     "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                     f"log.dirs={data.resolve()}",
                     "offsets.topic.replication.factor=1",
                     "transaction.state.log.replication.factor=1",
@@ -230,6 +269,13 @@ class LocalBroker:
                 raise BrokerError(f"the broker exited at start-up:\n{self._log_tail()}")
             if self.answers(timeout=1.0):
                 log.info("kafka broker %s up (pid %d)", self.bootstrap_servers, process.pid)
+                if self.sasl is not None:
+                    add_scram_user(
+                        {"bootstrap.servers": self.bootstrap_servers},
+                        self.sasl.username,
+                        self.sasl.password,
+                    )
+                    log.info("SASL listener at %s", self.sasl.bootstrap_servers)
                 return True
         self.kill()
         raise BrokerError(f"the broker did not answer within {timeout:.0f} s:\n{self._log_tail()}")

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 # How long past librdkafka's own message timeout we still wait for its delivery report.
 _REPORT_GRACE_S = 1.0
-# Errors that mean no broker is taking messages right now.
-_OUTAGE = frozenset({KafkaError._ALL_BROKERS_DOWN, KafkaError._MSG_TIMED_OUT})
+# Errors that mean no broker is taking our messages right now (refused credentials too).
+_OUTAGE = frozenset(
+    {KafkaError._ALL_BROKERS_DOWN, KafkaError._MSG_TIMED_OUT, KafkaError._AUTHENTICATION}
+)
 
 
 class Publisher(Protocol):

@@ -1,0 +1,96 @@
+"""A cloud-like Kafka: the local broker's SASL listener, right and wrong credentials."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from shopstream.kafka.admin import broker_answers
+from shopstream.kafka.broker import LocalBroker, SaslListener
+from tests.helpers import SEED_TICKET, free_port
+from tests.integration.conftest import LIBS, MakePipeline
+
+pytestmark = pytest.mark.integration
+
+USER, PASSWORD, WRONG = "till", "s3cret-Pa55", "not-the-Pa55word"
+
+
+@pytest.fixture(scope="module")
+def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker started as `shopstream kafka start --sasl` starts it."""
+    broker = LocalBroker(
+        tmp_path_factory.mktemp("sasl-kafka"),
+        port=free_port(),
+        controller_port=free_port(),
+        libs_dir=LIBS,
+        heap="512m",
+        sasl=SaslListener(free_port(), USER, PASSWORD),
+    )
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def _client_env(broker: LocalBroker, mechanism: str, password: str) -> dict[str, str]:
+    assert broker.sasl is not None
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": broker.sasl.bootstrap_servers,
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": mechanism,
+        "KAFKA_SASL_USERNAME": USER,
+        "KAFKA_SASL_PASSWORD": password,
+    }
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_each_mechanism_is_accepted_with_the_right_password(
+    sasl_broker: LocalBroker, mechanism: str
+) -> None:
+    assert sasl_broker.sasl is not None
+    config = {
+        "bootstrap.servers": sasl_broker.sasl.bootstrap_servers,
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism,
+        "sasl.username": USER,
+        "sasl.password": PASSWORD,
+    }
+    assert broker_answers(config, timeout=10)
+
+
+def test_the_pipeline_runs_over_sasl(
+    sasl_broker: LocalBroker, tmp_path: Path, make_pipeline: MakePipeline
+) -> None:
+    pipeline = make_pipeline(**_client_env(sasl_broker, "SCRAM-SHA-256", PASSWORD))
+    pipeline.start_api()
+    pipeline.start_worker()
+    response = httpx2.post(f"{pipeline.url}/data", json=SEED_TICKET, timeout=10)
+    assert response.status_code == 202
+    pipeline.wait_stored([SEED_TICKET["id"]])
+    assert PASSWORD not in pipeline.logs()
+
+
+@pytest.mark.parametrize("command", [["worker"], ["api", "--port", "0"], ["kafka", "status"]])
+def test_a_wrong_password_fails_fast_and_says_why(
+    sasl_broker: LocalBroker, tmp_path: Path, command: list[str], make_pipeline: MakePipeline
+) -> None:
+    env = make_pipeline(**_client_env(sasl_broker, "SCRAM-SHA-512", WRONG)).env
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "shopstream", *command],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    seconds = time.monotonic() - started
+    assert result.returncode != 0
+    assert "Kafka refused the credentials" in result.stdout + result.stderr
+    assert WRONG not in result.stdout + result.stderr  # the password is never echoed
+    assert seconds < 15
