@@ -189,10 +189,19 @@ def kafka_start(
             "SCRAM-SHA-256/512) as KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD, like a cloud Kafka."
         ),
     ] = False,
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=9,
+            help="Nodes, each broker and controller (3: a quorum that survives one down). "
+            "Default: KAFKA_LOCAL_BROKERS",
+        ),
+    ] = None,
 ) -> None:
-    """Start the local broker; returns once it answers."""
+    """Start the local broker (or cluster); returns once it answers."""
     settings = _settings()
-    broker = local_broker(settings, sasl=sasl)
+    broker = local_broker(settings, sasl=sasl, brokers=brokers)
     if not settings.uses_local_broker and not sasl:
         console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")
         return

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_local_port: int = Field(default=9092, description="Client port of the local broker.")
     kafka_local_controller_port: int = Field(default=9093)
+    kafka_local_brokers: int = Field(
+        default=1, ge=1, le=9, description="Nodes of the local Kafka (`kafka start --brokers`)."
+    )
     kafka_local_sasl_port: int = Field(
         default=9094, description="SASL port of the local broker (`kafka start --sasl`)."
     )

@@ -20,14 +20,23 @@ from typing import IO
 from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
 from shopstream.kafka.broker import LocalBroker, SaslListener
+from shopstream.kafka.cluster import LocalCluster
 
 log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 20.0
 
 
-def local_broker(settings: Settings, sasl: bool = False) -> LocalBroker:
-    """The local broker; with ``sasl``, also a SASL port for KAFKA_SASL_USERNAME/PASSWORD."""
+LocalKafka = LocalBroker | LocalCluster
+
+
+def local_broker(settings: Settings, sasl: bool = False, brokers: int | None = None) -> LocalKafka:
+    """The local Kafka: one node, or ``brokers`` (KAFKA_LOCAL_BROKERS) nodes in a quorum.
+
+    Without a count, a state directory already holding a cluster's nodes is that cluster,
+    so ``kafka stop`` and ``status`` find what ``kafka start --brokers 3`` started.
+    With ``sasl``, a SASL port for KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD too.
+    """
     listener = None
     if sasl:
         password = settings.kafka_sasl_password
@@ -40,6 +49,17 @@ def local_broker(settings: Settings, sasl: bool = False) -> LocalBroker:
             settings.kafka_local_sasl_port,
             settings.kafka_sasl_username,
             password.get_secret_value(),
+        )
+    size = brokers or settings.kafka_local_brokers
+    if brokers is None and size == 1:
+        size = max(1, len(list(settings.kafka_state_dir.glob("node-*"))))
+    if size > 1:
+        return LocalCluster(
+            state_dir=settings.kafka_state_dir,
+            size=size,
+            port=settings.kafka_local_port,
+            controller_port=settings.kafka_local_controller_port,
+            sasl=listener,
         )
     return LocalBroker(
         state_dir=settings.kafka_state_dir,
@@ -95,6 +115,10 @@ def run_pipeline(settings: Settings) -> int:
     if broker and not started_broker:
         log.info("kafka broker already running at %s", broker.bootstrap_servers)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
+    if isinstance(broker, LocalCluster):
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+        # Replicated on every node unless asked otherwise: one may then die.
+        env.setdefault("KAFKA_REPLICATION_FACTOR", str(broker.size))
     processes = {
         "api": _spawn("api", ["api"], env),
         "worker": _spawn("worker", ["worker"], env),

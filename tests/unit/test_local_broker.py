@@ -9,6 +9,8 @@ from pydantic import SecretStr
 
 from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
+from shopstream.kafka.broker import LocalBroker
+from shopstream.kafka.cluster import LocalCluster
 from shopstream.up import local_broker
 
 
@@ -25,6 +27,7 @@ def test_the_sasl_listener_takes_plain_and_scram_for_that_user(tmp_path: Path) -
         kafka_sasl_password=SecretStr("s3cret"),
     )
     broker = local_broker(settings, sasl=True)
+    assert isinstance(broker, LocalBroker)
     assert broker.sasl is not None
     assert broker.sasl.bootstrap_servers == "127.0.0.1:19094"
     config = broker._write_config().read_text()
@@ -34,5 +37,27 @@ def test_the_sasl_listener_takes_plain_and_scram_for_that_user(tmp_path: Path) -
 
 
 def test_without_sasl_there_is_only_the_plaintext_listener(tmp_path: Path) -> None:
-    config = local_broker(Settings(kafka_state_dir=tmp_path))._write_config().read_text()
+    broker = local_broker(Settings(kafka_state_dir=tmp_path))
+    assert isinstance(broker, LocalBroker)
+    config = broker._write_config().read_text()
     assert "SASL" not in config
+    assert "controller.quorum.voters=1@127.0.0.1:9093" in config
+    assert "min.insync.replicas=1" in config
+
+
+def test_three_brokers_vote_for_each_other_and_replicate_three_times(tmp_path: Path) -> None:
+    cluster = local_broker(Settings(kafka_state_dir=tmp_path), brokers=3)
+    assert isinstance(cluster, LocalCluster)
+    assert cluster.bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9102,127.0.0.1:9112"
+    for node in cluster.nodes:
+        node.state_dir.mkdir(parents=True)
+    configs = [node._write_config().read_text() for node in cluster.nodes]
+    voters = "controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9103,3@127.0.0.1:9113"
+    for number, config in enumerate(configs, start=1):
+        assert f"node.id={number}" in config
+        assert voters in config
+        assert "default.replication.factor=3" in config
+        assert "min.insync.replicas=2" in config
+    assert len({node.cluster_id for node in cluster.nodes}) == 1
+    # Found again by kafka stop / status, which are not told the size.
+    assert isinstance(local_broker(Settings(kafka_state_dir=tmp_path)), LocalCluster)

@@ -1,4 +1,4 @@
-"""A local, single-node Apache Kafka 4 broker in KRaft mode, run with ``java``.
+"""A local Apache Kafka 4 node in KRaft mode (broker and controller), run with ``java``.
 
 The jars are Apache's own, resolved from Maven Central by the small ``pom.xml`` beside
 this module; nothing is compiled. Everything the broker needs or writes lives in one
@@ -55,6 +55,10 @@ def _java_major(java: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
 def _process_alive(pid: int) -> bool:
     """Whether ``pid`` is a running (not zombie) Kafka broker process."""
     try:
@@ -85,7 +89,11 @@ class SaslListener:
 
 @dataclass(frozen=True)
 class LocalBroker:
-    """One KRaft node acting as both controller and broker on 127.0.0.1."""
+    """One KRaft node acting as both controller and broker on 127.0.0.1.
+
+    Alone by default; ``LocalCluster`` makes several that vote for each other
+    (``voters``: node id -> controller port) and share one ``cluster_id``.
+    """
 
     state_dir: Path
     port: int = 9092
@@ -93,6 +101,9 @@ class LocalBroker:
     libs_dir: Path | None = None
     heap: str = "1g"
     sasl: SaslListener | None = None
+    node_id: int = 1
+    voters: tuple[tuple[int, int], ...] = ()
+    cluster_id: str | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -180,21 +191,29 @@ class LocalBroker:
     def _write_config(self) -> Path:
         data = self.state_dir / "data"
         config = self.state_dir / "server.properties"
+        voters = self.voters or ((self.node_id, self.controller_port),)
+        replicas = len(voters)
+        # With three nodes: every internal topic on all three, and an acks=all write needs
+        # two of them, so one node may be down without losing or refusing anything.
+        in_sync = min(2, replicas)
         config.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"node.id={self.node_id}",
+                    "controller.quorum.voters="
+                    + ",".join(f"{node}@127.0.0.1:{port}" for node, port in voters),
                     *self._listeners(),
                     "controller.listener.names=CONTROLLER",
                     "inter.broker.listener.name=PLAINTEXT",
                     f"log.dirs={data.resolve()}",
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
+                    f"offsets.topic.replication.factor={replicas}",
+                    f"transaction.state.log.replication.factor={replicas}",
+                    f"transaction.state.log.min.isr={in_sync}",
+                    f"share.coordinator.state.topic.replication.factor={replicas}",
+                    f"share.coordinator.state.topic.min.isr={in_sync}",
+                    f"default.replication.factor={replicas}",
+                    f"min.insync.replicas={in_sync}",
                     "group.initial.rebalance.delay.ms=0",
                     # Topics are created by shopstream with the partitions it is configured for.
                     "auto.create.topics.enable=false",
@@ -208,7 +227,7 @@ class LocalBroker:
     def _format(self, java: str, config: Path) -> None:
         if (self.state_dir / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = self.cluster_id or new_cluster_id()
         result = subprocess.run(  # noqa: S603 - fixed arguments
             [
                 java,
@@ -234,6 +253,12 @@ class LocalBroker:
         """Start the broker and return once it answers; False if it was already running."""
         if self.pid() is not None and self.answers():
             return False
+        process = self.launch()
+        self.wait_until_up(process, timeout)
+        return True
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting: a cluster's nodes answer only once a majority runs."""
         java = _require("java")
         if _java_major(java) < _MIN_JAVA:
             raise ConfigurationError(f"Kafka 4 needs Java {_MIN_JAVA} or newer: {_INSTALL_HINT}")
@@ -263,6 +288,9 @@ class LocalBroker:
                 start_new_session=True,
             )
         self._pid_file.write_text(str(process.pid))
+        return process
+
+    def wait_until_up(self, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -276,7 +304,7 @@ class LocalBroker:
                         self.sasl.password,
                     )
                     log.info("SASL listener at %s", self.sasl.bootstrap_servers)
-                return True
+                return
         self.kill()
         raise BrokerError(f"the broker did not answer within {timeout:.0f} s:\n{self._log_tail()}")
 

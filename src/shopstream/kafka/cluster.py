@@ -1,0 +1,89 @@
+"""Several local KRaft nodes, each a broker and a controller: a real quorum on one machine.
+
+Node ``n`` (from 1) lives in ``<state dir>/node-n`` and listens on the single broker's
+ports plus ``10 * (n - 1)``: 9092, 9102, 9112 for clients and 9093, 9103, 9113 for the
+controllers by default. All share the jars and one cluster id (``<state dir>/cluster.id``).
+With three nodes, topics are replicated three times and a write needs two in-sync copies,
+so any one node can die without a lost or refused acknowledged message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from shopstream.kafka.broker import LocalBroker, SaslListener, new_cluster_id
+
+PORT_STEP = 10
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    state_dir: Path
+    size: int = 3
+    port: int = 9092
+    controller_port: int = 9093
+    libs_dir: Path | None = None
+    heap: str = "1g"
+    sasl: SaslListener | None = None
+
+    def _cluster_id(self) -> str:
+        path = self.state_dir / "cluster.id"
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_cluster_id())
+        return path.read_text().strip()
+
+    @property
+    def nodes(self) -> list[LocalBroker]:
+        shift = [PORT_STEP * n for n in range(self.size)]
+        voters = tuple((n + 1, self.controller_port + shift[n]) for n in range(self.size))
+        cluster_id = self._cluster_id()
+        return [
+            LocalBroker(
+                state_dir=self.state_dir / f"node-{n + 1}",
+                port=self.port + shift[n],
+                controller_port=self.controller_port + shift[n],
+                libs_dir=self.libs_dir or self.state_dir / "libs",
+                heap=self.heap,
+                sasl=replace(self.sasl, port=self.sasl.port + shift[n]) if self.sasl else None,
+                node_id=n + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+            )
+            for n in range(self.size)
+        ]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "node-*" / "broker.log"
+
+    def pid(self) -> int | None:
+        """The first running node's pid."""
+        return next((pid for node in self.nodes if (pid := node.pid()) is not None), None)
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        return any(node.answers(timeout) for node in self.nodes)
+
+    def start(self, timeout: float = 120.0) -> bool:
+        """Start every node not running, then wait for each; False if all were running."""
+        nodes = self.nodes
+        down = [node for node in nodes if node.pid() is None]
+        if not down:
+            return False
+        launched = [(node, node.launch()) for node in down]  # a majority must run to answer
+        for node, process in launched:
+            node.wait_until_up(process, timeout)
+        return True
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        stopped = [node.stop(timeout) for node in self.nodes]
+        return any(stopped)
+
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()

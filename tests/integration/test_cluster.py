@@ -1,0 +1,75 @@
+"""Three KRaft nodes on this machine; one SIGKILLed under load and brought back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from shopstream.kafka.cluster import LocalCluster
+from tests.faults.harness import Load, let_some_through, verdict
+from tests.helpers import free_port, wait_for
+from tests.integration.conftest import LIBS, MakePipeline
+from tests.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Started as `shopstream kafka start --brokers 3` starts it, on ports of its own."""
+    # Node n uses port + 10 (n - 1): find a base whose six ports are all free.
+    while True:
+        port, controller = free_port(), free_port()
+        if port + 30 < 65535 and controller + 30 < 65535:
+            break
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("cluster"), 3, port, controller, libs_dir=LIBS, heap="384m"
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def _fully_replicated(cluster: LocalCluster, topic: str) -> bool:
+    """Every partition of ``topic`` has its three replicas in sync (the killed one is back)."""
+    metadata = AdminClient({"bootstrap.servers": cluster.bootstrap_servers}).list_topics(
+        topic, timeout=5
+    )
+    partitions = metadata.topics[topic].partitions.values()
+    return bool(partitions) and all(len(p.isrs) == 3 for p in partitions)
+
+
+def test_one_broker_killed_under_load_loses_nothing(
+    cluster: LocalCluster, make_pipeline: MakePipeline, postgres: PostgresServer
+) -> None:
+    url = postgres.new_database()
+    pipeline = make_pipeline(
+        url,
+        KAFKA_BOOTSTRAP_SERVERS=cluster.bootstrap_servers,
+        KAFKA_REPLICATION_FACTOR="3",
+        KAFKA_PARTITIONS="6",
+    )
+    topic = pipeline.env["KAFKA_TOPIC"]
+    pipeline.start_api()
+    pipeline.start_worker()
+    load = Load(pipeline.url).start()
+    let_some_through(pipeline.store, 500, 800)
+
+    victim = cluster.nodes[1]
+    victim.kill()  # SIGKILL: no controlled shutdown, no leadership handed over
+    let_some_through(pipeline.store, 1000, 1500)  # the two others carry on
+
+    restarted = victim.launch()
+    victim.wait_until_up(restarted)
+    wait_for(lambda: _fully_replicated(cluster, topic), 120, "the killed broker back in sync")
+    let_some_through(pipeline.store, 300, 500)
+
+    load.stop()
+    pipeline.wait_stored(load.acknowledged, timeout=120)
+    result = verdict("one of three brokers killed", 1, load, url)
+    print(result.line())
+    assert result.acknowledged > 1500
+    assert result.lost == 0
+    assert result.duplicated == 0
