@@ -298,11 +298,15 @@ class LocalBroker:
             if self.answers(timeout=1.0):
                 log.info("kafka broker %s up (pid %d)", self.bootstrap_servers, process.pid)
                 if self.sasl is not None:
-                    add_scram_user(
-                        {"bootstrap.servers": self.bootstrap_servers},
-                        self.sasl.username,
-                        self.sasl.password,
-                    )
+                    try:
+                        add_scram_user(
+                            {"bootstrap.servers": self.bootstrap_servers},
+                            self.sasl.username,
+                            self.sasl.password,
+                        )
+                    except BrokerError:
+                        self.kill()  # not half-started: without its users it is useless
+                        raise
                     log.info("SASL listener at %s", self.sasl.bootstrap_servers)
                 return
         self.kill()
