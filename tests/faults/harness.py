@@ -18,6 +18,7 @@ import psycopg
 
 from shopstream.stores import Store
 from tests.helpers import ticket, wait_for
+from tests.integration.conftest import Pipeline
 
 
 @dataclass
@@ -121,3 +122,15 @@ def verdict(scenario: str, faults: int, load: Load, database_url: str) -> Verdic
         lost=len(set(load.acknowledged) - set(stored)),
         duplicated=sum(1 for n in stored.values() if n > 1),
     )
+
+
+def finish(scenario: str, faults: int, load: Load, pipeline: Pipeline) -> Verdict:
+    """Stop the load, wait for every acknowledged ticket, and check none is lost or doubled."""
+    load.stop()
+    pipeline.wait_stored(load.acknowledged, timeout=120)
+    result = verdict(scenario, faults, load, pipeline.env["DATABASE_URL"])
+    print(result.line())
+    assert result.acknowledged > 0
+    assert result.lost == 0
+    assert result.duplicated == 0
+    return result

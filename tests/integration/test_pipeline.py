@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx2
+import psycopg
 import pytest
 
 from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, shopstream, ticket
@@ -27,11 +31,17 @@ def test_a_posted_ticket_is_stored_enriched_in_database_json(
     assert json.loads((tmp_path / "database.json").read_text()) == [SEED_AFTER_PROCESSING]
 
 
-def test_a_posted_batch_is_stored_enriched_in_sqlite(
-    make_pipeline: MakePipeline, tmp_path: Path
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_posted_batch_is_stored_enriched_in_sql(
+    make_pipeline: MakePipeline, tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    database = tmp_path / "shop.db"
-    pipeline = make_pipeline(f"sqlite:///{database}")
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+        connect: Callable[[], Any] = partial(sqlite3.connect, tmp_path / "shop.db")
+    else:
+        url = request.getfixturevalue("postgres").new_database()
+        connect = partial(psycopg.connect, url)
+    pipeline = make_pipeline(url)
     pipeline.start_api()
     pipeline.start_worker()
     batch = [ticket(f"b{i}") for i in range(50)]
@@ -47,7 +57,7 @@ def test_a_posted_batch_is_stored_enriched_in_sqlite(
     response = httpx2.post(f"{pipeline.url}/data/batch", json=batch, timeout=10)
     assert response.status_code == 202
     pipeline.wait_stored([t["id"] for t in batch])
-    with sqlite3.connect(database) as db:
+    with connect() as db:
         assert db.execute("SELECT count(*) FROM tickets").fetchone() == (51,)
         assert db.execute("SELECT total_price FROM tickets WHERE id='odd'").fetchone() == (0.3,)
         lines = db.execute(
@@ -58,6 +68,8 @@ def test_a_posted_batch_is_stored_enriched_in_sqlite(
             "SELECT category, count(*) FROM products WHERE ticket_id != 'odd' GROUP BY category"
         ).fetchall()
         assert sorted(categories) == [("Bakery", 50), ("Drink", 50), ("Fruit", 50)]
+    analytics = httpx2.get(f"{pipeline.url}/analytics", timeout=10).json()
+    assert (analytics["tickets"], analytics["products"]) == (51, 152)
 
 
 def test_the_seed_stress_test_stores_exactly_1000_enriched_tickets(

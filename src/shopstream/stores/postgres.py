@@ -20,7 +20,7 @@ import psycopg
 from shopstream.analytics import Filters, Tally
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.stores.rollup import rollup, where
+from shopstream.stores.rollup import read_tally, rollup
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -193,34 +193,11 @@ class PostgresStore:
         return int(row[0]) if row else 0
 
     def tally(self, filters: Filters) -> Tally:
-        tally = Tally()
-        condition, params = where(filters, mark="%s")
         try:
             with self._reading() as db:
-                stores = db.execute(
-                    "SELECT store, sum(tickets), sum(total_sum) FROM daily_tickets"  # noqa: S608
-                    f" {condition} GROUP BY store",
-                    params,
-                ).fetchall()
-                days = db.execute(
-                    "SELECT to_char(date, 'YYYY-MM-DD'), sum(tickets) FROM daily_tickets"  # noqa: S608
-                    f" {condition} GROUP BY date",
-                    params,
-                ).fetchall()
-                lines = db.execute(
-                    "SELECT store, category, sum(lines), sum(price_sum) FROM daily_products"  # noqa: S608
-                    f" {condition} GROUP BY store, category",
-                    params,
-                ).fetchall()
+                return read_tally(db, filters, mark="%s", iso_day="to_char(date, 'YYYY-MM-DD')")
         except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
-            return tally
-        for store, tickets, total_sum in stores:
-            tally.tickets[store].add(int(tickets), float(total_sum))
-        for day, tickets in days:
-            tally.days[day] += int(tickets)
-        for store, category, count, price_sum in lines:
-            tally.products[store, category].add(int(count), float(price_sum))
-        return tally
+            return Tally()
 
     def close(self) -> None:
         for db in (self._writer, self._reader):

@@ -12,8 +12,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from shopstream.analytics import Filters
+from shopstream.analytics import Filters, Tally
 from shopstream.models import EnrichedTicket
 
 DayRow = tuple[str, str, int, float]
@@ -56,3 +57,36 @@ def where(filters: Filters, mark: str = "?") -> tuple[str, list[str]]:
         clauses.append(f"date <= {mark}")
         params.append(filters.date_to.isoformat())
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date") -> Tally:
+    """The tally the roll-up tables hold for ``filters``, summed in SQL.
+
+    ``db`` is a SQLite or psycopg connection (both have ``execute(sql, params)``);
+    ``iso_day`` is the SQL that reads the ``date`` column as ``YYYY-MM-DD``. Summed in
+    SQL: a year of 25 stores is 9,000 daily rows but 25 + 366 sums.
+    """
+    # Only placeholders and fixed column names are formatted in; values go as parameters.
+    condition, params = where(filters, mark)
+    stores = db.execute(
+        f"SELECT store, sum(tickets), sum(total_sum) FROM daily_tickets {condition}"  # noqa: S608
+        " GROUP BY store",
+        params,
+    ).fetchall()
+    days = db.execute(
+        f"SELECT {iso_day}, sum(tickets) FROM daily_tickets {condition} GROUP BY date",  # noqa: S608
+        params,
+    ).fetchall()
+    lines = db.execute(
+        "SELECT store, category, sum(lines), sum(price_sum) FROM daily_products"  # noqa: S608
+        f" {condition} GROUP BY store, category",
+        params,
+    ).fetchall()
+    tally = Tally()
+    for store, tickets, total_sum in stores:
+        tally.tickets[store].add(int(tickets), float(total_sum))
+    for day, tickets in days:
+        tally.days[day] += int(tickets)
+    for store, category, count, price_sum in lines:
+        tally.products[store, category].add(int(count), float(price_sum))
+    return tally

@@ -10,7 +10,7 @@ from pathlib import Path
 from shopstream.analytics import Filters, Tally
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.stores.rollup import rollup, where
+from shopstream.stores.rollup import read_tally, rollup
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -151,36 +151,13 @@ class SqliteStore:
                 return 0
 
     def tally(self, filters: Filters) -> Tally:
-        tally = Tally()
-        condition, params = where(filters)
         with self._reading() as db:
             if db is None:
-                return tally
+                return Tally()
             try:
-                stores = db.execute(
-                    "SELECT store, sum(tickets), sum(total_sum) FROM daily_tickets"  # noqa: S608
-                    f" {condition} GROUP BY store",
-                    params,
-                ).fetchall()
-                days = db.execute(
-                    f"SELECT date, sum(tickets) FROM daily_tickets {condition} GROUP BY date",  # noqa: S608
-                    params,
-                ).fetchall()
-                lines = db.execute(
-                    "SELECT store, category, sum(lines), sum(price_sum) FROM daily_products"  # noqa: S608
-                    f" {condition} GROUP BY store, category",
-                    params,
-                ).fetchall()
+                return read_tally(db, filters)
             except sqlite3.OperationalError:  # no tables yet: nothing stored
-                return tally
-        # Summed in SQL: a year of 25 stores is 9,000 daily rows but 25 + 366 sums.
-        for store, tickets, total_sum in stores:
-            tally.tickets[store].add(tickets, total_sum)
-        for day, tickets in days:
-            tally.days[day] += tickets
-        for store, category, count, price_sum in lines:
-            tally.products[store, category].add(count, price_sum)
-        return tally
+                return Tally()
 
     def close(self) -> None:
         if self._db is not None:
