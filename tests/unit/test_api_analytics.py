@@ -87,3 +87,17 @@ def test_the_dashboard_page_loads_nothing_from_elsewhere(client: TestClient) -> 
     page = client.get("/dashboard").text
     assert "http://" not in page
     assert "https://" not in page
+
+
+def test_a_store_that_is_down_answers_503_without_its_details(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = "postgresql://shop:hunter2@127.0.0.1:1/shop"
+    app = create_app(Settings(database_url=unreachable), publisher=FakePublisher())
+    with TestClient(app) as down:
+        response = down.get("/analytics")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json() == {"detail": "the store is unavailable; retry shortly"}
+    assert "cannot reach PostgreSQL" in caplog.text
+    assert "hunter2" not in caplog.text

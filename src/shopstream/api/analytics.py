@@ -13,7 +13,12 @@ from pydantic_core import PydanticCustomError
 from shopstream.analytics import Analytics, Filters, Timeline, figures, timeline
 from shopstream.api.deps import CatalogDep, StoreDep
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(
+    tags=["analytics"],
+    responses={
+        503: {"description": "The store (a database) is unavailable; retry after `Retry-After`"}
+    },
+)
 
 
 def _calendar_date(value: object) -> object:

@@ -24,6 +24,7 @@ from shopstream.errors import (
     ConfigurationError,
     PublishError,
     ShopstreamError,
+    StoreError,
 )
 from shopstream.gc import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
@@ -79,6 +80,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.include_router(dashboard.router)
     app.include_router(health.router)
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     if settings.cors_origins:
@@ -100,6 +102,16 @@ async def _publish_failed(_: Request, exc: PublishError) -> JSONResponse:
     retry_after = "1" if isinstance(exc, BackpressureError) else "5"
     log.warning("answering 503: %s", exc)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after})
+
+
+async def _store_unavailable(_: Request, exc: StoreError) -> JSONResponse:
+    """The database is down or restarting: a retry may work. Its details stay in the log."""
+    log.warning("answering 503: %s", exc)
+    return JSONResponse(
+        {"detail": "the store is unavailable; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _client_gone(_: Request, __: Exception) -> Response:
