@@ -38,11 +38,12 @@ def _admin(config: dict[str, Any], **callbacks: Callable[[KafkaError], None]) ->
 _SLICE_S = 0.5
 
 
-def _cluster_metadata(config: dict[str, Any], timeout: float) -> ClusterMetadata:
-    """The cluster's metadata, asked in short slices so that refused credentials show at once.
+def _connect(config: dict[str, Any], timeout: float) -> tuple[AdminClient, ClusterMetadata]:
+    """An admin client and the cluster's metadata, asked for in half-second slices.
 
-    librdkafka reports a failed SASL handshake only as an error event and keeps retrying;
-    served between slices, it ends the wait with the broker's own reason.
+    Slices, so that refused credentials show at once: librdkafka reports a failed SASL
+    handshake only as an error event and keeps retrying; served between slices, it ends
+    the wait with the broker's own reason.
     """
     refusals: list[KafkaError] = []
 
@@ -54,7 +55,8 @@ def _cluster_metadata(config: dict[str, Any], timeout: float) -> ClusterMetadata
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return admin.list_topics(timeout=min(_SLICE_S, max(deadline - time.monotonic(), 0.01)))
+            slice_s = min(_SLICE_S, max(deadline - time.monotonic(), 0.01))
+            return admin, admin.list_topics(timeout=slice_s)
         except KafkaException:
             admin.poll(0)
             if refusals:
@@ -72,7 +74,7 @@ def broker_answers(config: dict[str, Any], timeout: float = 2.0) -> bool:
     Raises ``ConfigurationError`` when they answer but refuse the credentials.
     """
     try:
-        _cluster_metadata(config, timeout)
+        _connect(config, timeout)
     except KafkaException:
         return False
     return True
@@ -100,13 +102,13 @@ def add_scram_user(config: dict[str, Any], username: str, password: str) -> None
 def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     """Create the ticket topic and its dead-letter topic if they are missing."""
     try:
-        existing = _cluster_metadata(admin_config(settings), timeout).topics
+        admin, metadata = _connect(admin_config(settings), timeout)
     except KafkaException as exc:
         raise BrokerError(
             f"no Kafka broker answered at {settings.bootstrap_servers}: start one with "
             "`shopstream kafka start`, or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
-    admin = _admin(admin_config(settings))
+    existing = metadata.topics
     wanted = [settings.kafka_topic, settings.dead_letter_topic]
     new_topics = [
         NewTopic(
