@@ -33,3 +33,7 @@ class BackpressureError(PublishError):
 
 class StoreError(ShopstreamError):
     """The store cannot be read or written as it stands."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (down, restarting); a retry may work."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from confluent_kafka import Message
 from pydantic import ValidationError
@@ -18,7 +19,13 @@ from pydantic import ValidationError
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.enrich import enrich
-from shopstream.errors import ConfigurationError, PublishError, ShopstreamError, StoreError
+from shopstream.errors import (
+    ConfigurationError,
+    PublishError,
+    ShopstreamError,
+    StoreError,
+    StoreUnavailable,
+)
 from shopstream.gc import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.consumer import BatchConsumer
@@ -76,8 +83,8 @@ class Worker:
         self._stopping.set()
 
     def run(self) -> None:
-        self._open_store()
-        self._wait_for_topics()
+        self._until_done(self._store.open, StoreUnavailable)  # e.g. a database restarting
+        self._until_done(partial(ensure_topics, self._settings), ShopstreamError)
         self._consumer.subscribe()
         keep_out_of_collections()
         log.info(
@@ -97,24 +104,19 @@ class Worker:
             self._store.close()
             log.info("worker stopped: %d stored, %d dead-lettered", self.stored, self.dead_lettered)
 
-    def _open_store(self) -> None:
-        """Open the store, waiting with backoff while it cannot be (a database restarting)."""
-        while not self._stopping.is_set():
-            try:
-                self._store.open()
-                return
-            except StoreError as exc:
-                log.warning("%s; retrying", exc)
-                self._pause()
+    def _until_done(self, step: Callable[[], None], transient: type[ShopstreamError]) -> None:
+        """Run ``step`` until it succeeds, backing off after each ``transient`` failure.
 
-    def _wait_for_topics(self) -> None:
+        Anything else (wrong settings or credentials, a file in another layout, a store
+        another worker holds) ends the worker with its message: waiting will not mend it.
+        """
         while not self._stopping.is_set():
             try:
-                ensure_topics(self._settings)
+                step()
                 return
             except ConfigurationError:
-                raise  # wrong credentials or settings: waiting will not mend them
-            except ShopstreamError as exc:
+                raise
+            except transient as exc:
                 log.warning("%s; retrying", exc)
                 self._pause()
 

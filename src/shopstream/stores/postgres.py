@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import psycopg
 
 from shopstream.analytics import Filters, Tally
-from shopstream.errors import StoreError
+from shopstream.errors import StoreError, StoreUnavailable
 from shopstream.models import EnrichedTicket
 from shopstream.stores.rollup import read_tally, rollup
 
@@ -109,7 +109,7 @@ class PostgresStore:
                 self.url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT_S
             )
         except psycopg.Error as exc:
-            raise StoreError(f"cannot reach PostgreSQL: {exc}") from exc
+            raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
 
     def open(self) -> None:
         db = self._connect(autocommit=False)
@@ -119,7 +119,8 @@ class PostgresStore:
                 db.execute(_SCHEMA)
         except psycopg.Error as exc:
             db.close()
-            raise StoreError(f"cannot create the tables in PostgreSQL: {exc}") from exc
+            problem = StoreUnavailable if isinstance(exc, psycopg.OperationalError) else StoreError
+            raise problem(f"cannot create the tables in PostgreSQL: {exc}") from exc
         self._writer = db
 
     def _writing(self) -> psycopg.Connection:
