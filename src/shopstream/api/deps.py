@@ -2,6 +2,10 @@
 
 Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, two thread
 hops per request for what is an attribute lookup.
+
+The ingest routes read their publisher and settings with ``ingest_state`` instead: on
+the hottest path, resolving two dependencies cost 24 of the 90 µs the whole app spent
+per ``POST /data`` (measured calling the ASGI app in-process with an instant publisher).
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ async def _catalog(request: Request) -> Catalog:
     return catalog
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def ingest_state(request: Request) -> tuple[Publisher, Settings]:
+    """The publisher and settings of the app serving ``request``."""
+    state = request.app.state
+    return state.publisher, state.settings
 
 
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]

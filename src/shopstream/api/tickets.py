@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import TypeAdapter, ValidationError
 
 from shopstream.api.body import read_body
-from shopstream.api.deps import PublisherDep, SettingsDep
+from shopstream.api.deps import ingest_state
 from shopstream.api.schema import json_body, ref
 from shopstream.models import Ticket
 
@@ -53,9 +53,8 @@ def _unprocessable(detail: Any) -> HTTPException:
     openapi_extra=json_body(ref(Ticket)),
     responses=_UNAVAILABLE,
 )
-async def post_ticket(
-    request: Request, publisher: PublisherDep, settings: SettingsDep
-) -> dict[str, str]:
+async def post_ticket(request: Request) -> dict[str, str]:
+    publisher, settings = ingest_state(request)
     body = await read_body(request, settings.max_ticket_bytes)
     try:
         ticket = Ticket.model_validate_json(body)
@@ -76,9 +75,8 @@ async def post_ticket(
     openapi_extra=json_body({"type": "array", "items": ref(Ticket), "minItems": 1}),
     responses=_UNAVAILABLE,
 )
-async def post_batch(
-    request: Request, publisher: PublisherDep, settings: SettingsDep
-) -> dict[str, Any]:
+async def post_batch(request: Request) -> dict[str, Any]:
+    publisher, settings = ingest_state(request)
     try:
         tickets = _TICKETS.validate_json(await read_body(request, settings.max_batch_bytes))
     except ValidationError as exc:
