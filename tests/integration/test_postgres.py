@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from shopstream.analytics import Filters
-from shopstream.stores import PostgresStore
+from shopstream.stores.postgres import PostgresStore
 from tests.helpers import ticket, wait_for
 from tests.integration.conftest import MakePipeline
 from tests.postgres import PostgresServer

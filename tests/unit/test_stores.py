@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shopstream.errors import ConfigurationError
-from shopstream.stores import JsonFileStore, PostgresStore, SqliteStore, Store, open_store
+from shopstream.stores import JsonFileStore, SqliteStore, Store, open_store
+from shopstream.stores.postgres import PostgresStore
 from tests.unit.storedata import enriched
 
 

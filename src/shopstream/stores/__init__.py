@@ -7,10 +7,9 @@ from pathlib import Path
 from shopstream.errors import ConfigurationError
 from shopstream.stores.base import Store
 from shopstream.stores.jsonfile import JsonFileStore
-from shopstream.stores.postgres import PostgresStore
 from shopstream.stores.sqlite import SqliteStore
 
-__all__ = ["JsonFileStore", "PostgresStore", "SqliteStore", "Store", "open_store"]
+__all__ = ["JsonFileStore", "SqliteStore", "Store", "open_store"]
 
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
@@ -19,9 +18,12 @@ _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 def open_store(database_url: str) -> Store:
     """The store ``database_url`` names: ``*.json``, ``sqlite:///path`` or a PostgreSQL URL.
 
-    Nothing is opened yet.
+    Nothing is opened yet. psycopg is imported only for a PostgreSQL URL: it took a
+    tenth of a second of every other worker's and API's start-up.
     """
     if database_url.startswith(_POSTGRES_PREFIXES):
+        from shopstream.stores.postgres import PostgresStore
+
         return PostgresStore(database_url)
     if database_url.startswith(_SQLITE_PREFIX):
         return SqliteStore(Path(database_url.removeprefix(_SQLITE_PREFIX)))
