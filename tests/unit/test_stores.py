@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 
+from shopstream.analytics import Filters
 from shopstream.errors import ConfigurationError
 from shopstream.stores import JsonFileStore, SqliteStore, Store, open_store
 from shopstream.stores.postgres import PostgresStore
@@ -26,6 +31,14 @@ def test_a_ticket_is_stored_once_whatever_is_redelivered(store: Store) -> None:
 def test_an_empty_batch_changes_nothing(store: Store) -> None:
     assert store.add([]) == 0
     assert store.count() == 0
+
+
+def test_a_batch_larger_than_one_statement_is_stored_whole(store: Store) -> None:
+    """The SQL stores write rows a hundred per statement; 250 tickets end mid-statement."""
+    assert store.add([enriched(str(i)) for i in range(250)]) == 250
+    assert store.count() == 250
+    assert store.missing(str(i) for i in range(251)) == {"250"}
+    assert store.tally(Filters()).products["Brussels", "Bakery"].count == 250
 
 
 def test_a_reopened_store_has_everything_and_still_dedupes(store: Store, store_url: str) -> None:
@@ -76,3 +89,14 @@ def test_database_url_chooses_the_store(url: str, kind: type) -> None:
 def test_an_unknown_database_url_is_refused_with_the_choices(url: str) -> None:
     with pytest.raises(ConfigurationError, match=r"\.json.*sqlite:///"):
         open_store(url)
+
+
+def test_sqlite_keeps_every_product_line_of_a_large_batch(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "shop.db")
+    store.open()
+    store.add([enriched(str(i)) for i in range(250)])
+    store.close()
+    with closing(sqlite3.connect(tmp_path / "shop.db")) as db:
+        assert db.execute("SELECT count(*) FROM products").fetchone() == (500,)
+        last = "SELECT line, name FROM products WHERE ticket_id = '249' ORDER BY line"
+        assert db.execute(last).fetchall() == [(0, "Banana"), (1, "Bread")]
