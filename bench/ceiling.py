@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
-from shopstream.models import Ticket
+from shopstream.models import Ticket, as_message
 
 bare_app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 validate_app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
@@ -22,5 +22,5 @@ async def bare() -> dict[str, str]:
 @validate_app.post("/data")
 async def validate(request: Request) -> dict[str, str]:
     ticket = Ticket.model_validate_json(await request.body())
-    ticket.model_dump_json()
+    as_message(ticket)
     return {"status": "ok", "id": ticket.id}

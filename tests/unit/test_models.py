@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shopstream.models import MAX_PRODUCTS_PER_TICKET, Ticket
+from shopstream.models import MAX_PRODUCTS_PER_TICKET, Ticket, as_message
 from tests.helpers import SEED_TICKET, ticket
 
 
@@ -27,6 +27,13 @@ def test_the_seed_ticket_is_valid() -> None:
 
 def test_an_integer_id_is_kept_as_a_string() -> None:
     assert Ticket.model_validate_json(json.dumps(ticket(42))).id == "42"
+
+
+def test_the_published_message_is_the_validated_ticket_normalised() -> None:
+    sent = ticket(42, store="  Brussels ", date="2020-01-01")
+    parsed = Ticket.model_validate_json(json.dumps(sent))
+    assert json.loads(as_message(parsed)) == {**sent, "id": "42", "store": "Brussels"}
+    assert as_message(parsed) == parsed.model_dump_json().encode()
 
 
 @pytest.mark.parametrize("bad_id", [True, 1.5, None, "", [1], {"a": 1}])

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from shopstream.api.body import read_body
 from shopstream.api.deps import ingest_state
 from shopstream.api.schema import json_body, ref
-from shopstream.models import Ticket
+from shopstream.models import Ticket, as_message
 
 router = APIRouter(tags=["tickets"])
 
@@ -60,7 +60,7 @@ async def post_ticket(request: Request) -> dict[str, str]:
         ticket = Ticket.model_validate_json(body)
     except ValidationError as exc:
         raise _unprocessable(field_errors(exc)) from None
-    await publisher.publish([(ticket.id, ticket.model_dump_json().encode())])
+    await publisher.publish([(ticket.id, as_message(ticket))])
     return {"status": "ok", "id": ticket.id}
 
 
@@ -87,5 +87,5 @@ async def post_batch(request: Request) -> dict[str, Any]:
         raise _unprocessable(
             f"a batch holds 1 to {settings.batch_max_tickets} tickets, not {len(tickets)}"
         )
-    await publisher.publish([(t.id, t.model_dump_json().encode()) for t in tickets])
+    await publisher.publish([(t.id, as_message(t)) for t in tickets])
     return {"status": "ok", "count": len(tickets)}
