@@ -31,8 +31,8 @@ def admin_config(settings: Settings) -> dict[str, Any]:
 
 def _admin(config: dict[str, Any], **callbacks: Callable[[KafkaError], None]) -> AdminClient:
     # Silence librdkafka's own connection chatter: the caller reports the outcome.
-    settings: dict[str, Any] = {**config, "log_level": 0, **callbacks}
-    return AdminClient(settings)
+    client_config: dict[str, Any] = {**config, "log_level": 0, **callbacks}
+    return AdminClient(client_config)
 
 
 _SLICE_S = 0.5

@@ -27,18 +27,17 @@ class LocalCluster:
     heap: str = "1g"
     sasl: SaslListener | None = None
 
-    def _cluster_id(self) -> str:
-        path = self.state_dir / "cluster.id"
-        if not path.exists():
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(new_cluster_id())
-        return path.read_text().strip()
+    @property
+    def _cluster_id_file(self) -> Path:
+        return self.state_dir / "cluster.id"
 
     @property
     def nodes(self) -> list[LocalBroker]:
+        """The nodes; only ``start`` writes the shared cluster id, the others just read it."""
         shift = [PORT_STEP * n for n in range(self.size)]
         voters = tuple((n + 1, self.controller_port + shift[n]) for n in range(self.size))
-        cluster_id = self._cluster_id()
+        id_file = self._cluster_id_file
+        cluster_id = id_file.read_text().strip() if id_file.exists() else None
         return [
             LocalBroker(
                 state_dir=self.state_dir / f"node-{n + 1}",
@@ -56,7 +55,7 @@ class LocalCluster:
 
     @property
     def bootstrap_servers(self) -> str:
-        return ",".join(node.bootstrap_servers for node in self.nodes)
+        return ",".join(f"127.0.0.1:{self.port + PORT_STEP * n}" for n in range(self.size))
 
     @property
     def log_file(self) -> Path:
@@ -71,6 +70,9 @@ class LocalCluster:
 
     def start(self, timeout: float = 120.0) -> bool:
         """Start every node not running, then wait for each; False if all were running."""
+        if not self._cluster_id_file.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self._cluster_id_file.write_text(new_cluster_id())
         nodes = self.nodes
         down = [node for node in nodes if node.pid() is None]
         if not down:
