@@ -1,7 +1,11 @@
 """A million tickets: the worker's memory once they are stored, and GET /analytics over them.
 
 The tickets span 25 stores and a year of dates, so the store and date filters select
-real slices (4% and about 8%) rather than all or nothing.
+real slices (4% and about 8%) rather than all or nothing. They come in date order, the
+stores interleaved within each day, as tills send them: a batch of 2,000 then touches
+some 50 daily roll-up rows. With each ticket on another day than the last, it touched
+8,000: ``add`` cost 28 instead of 13 to 15 µs per ticket in SQLite, 125 instead of 46
+in PostgreSQL (measured on batches of 2,000).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from shopstream.stress import seed_ticket
 TICKETS = 1_000_000
 STORES = 25
 FIRST_DAY = datetime.date(2024, 1, 1)
+DAYS = 366  # 2024, a leap year
 QUERIES = {
     "unfiltered": {},
     "one store": {"store": "Store 07"},
@@ -36,7 +41,7 @@ def _tickets(count: int) -> Iterator[tuple[str, bytes]]:
     for i in range(count):
         ticket = seed_ticket(f"m{i}")
         ticket["store"] = f"Store {i % STORES:02d}"
-        ticket["date"] = (FIRST_DAY + datetime.timedelta(days=i % 366)).isoformat()
+        ticket["date"] = (FIRST_DAY + datetime.timedelta(days=i * DAYS // count)).isoformat()
         yield ticket["id"], orjson.dumps(ticket)
 
 
