@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -34,18 +35,38 @@ class Figure:
         )
 
 
+def source_commit() -> str:
+    """The commit the bench runs, marked when tracked code differs from it.
+
+    The bench's own outputs do not count: an earlier run's results are not a change.
+    """
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=BENCH, capture_output=True, text=True)
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git(
+        *("status", "--porcelain", "--untracked-files=no", "--", "."),
+        *(":(exclude)bench/results", ":(exclude)bench/RESULTS.md"),
+    )
+    return f"{commit} with uncommitted changes" if changed else commit
+
+
 def write_results(
     figures: list[Figure],
     ratios: list[tuple[str, str]],
     profiles: str,
     runs: int,
     started: float,
+    commit: str,
 ) -> None:
     """``bench/results/<date>.json`` and ``bench/RESULTS.md``."""
     day = datetime.date.today().isoformat()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     record = {
         "date": day,
+        "commit": commit,
         "machine": machine,
         "runs": runs,
         "seconds": round(time.time() - started),
@@ -69,8 +90,8 @@ def write_results(
         if ours in by_name and ceiling in by_name
     )
     (BENCH / "RESULTS.md").write_text(
-        f"# Benchmark results\n\n{day}, {machine}; median of {runs} runs (min to max), "
-        f"everything (load generator, broker, API, worker) on this one machine. "
+        f"# Benchmark results\n\n{day}, commit {commit}, {machine}; median of {runs} runs "
+        f"(min to max), everything (load generator, broker, API, worker) on this one machine. "
         f"Reproduce: `make bench`.\n\n"
         f"| figure | median | range | target |\n| --- | --- | --- | --- |\n{table}\n\n"
         f"Ours as a share of its ceiling, same run, same machine:\n\n{shares}\n\n"

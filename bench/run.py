@@ -25,7 +25,7 @@ from tests.helpers import free_port, wait_for
 from tests.postgres import PostgresServer
 
 from bench import ceilings, endtoend, million, profile
-from bench.figures import Figure, write_results
+from bench.figures import Figure, source_commit, write_results
 from bench.stack import (
     BENCH,
     PEAK_RSS_MB,
@@ -418,6 +418,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk (scripts/system-deps bench)")
     started = time.time()
+    commit = source_commit()
     with tempfile.TemporaryDirectory(prefix="shopstream-bench-") as scratch:
         broker = LocalBroker(
             Path(scratch) / "kafka",
@@ -448,7 +449,7 @@ def main() -> None:
             postgres.stop()
             postgres.remove()
     profiles = "## Where the time goes (py-spy)\n\n" + "\n".join(bench.profiles)
-    write_results(bench.figures, RATIOS, profiles, RUNS, started)
+    write_results(bench.figures, RATIOS, profiles, RUNS, started, commit)
     print(f"bench done in {time.time() - started:.0f} s: bench/RESULTS.md")
 
 
