@@ -11,7 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from bench.stack import BENCH
+from bench.stack import BENCH, REPO
 
 
 @dataclass
@@ -42,7 +42,7 @@ def source_commit() -> str:
     """
 
     def git(*args: str) -> str:
-        run = subprocess.run(["git", *args], cwd=BENCH, capture_output=True, text=True)
+        run = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
         return run.stdout.strip() if run.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
