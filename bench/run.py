@@ -397,11 +397,6 @@ class Bench:
 _ROLES = ("API", "broker", "worker", "wrk")
 
 
-def _rate(url: str, connections: int, batch: int) -> float:
-    """Tickets (not requests) per second."""
-    return wrk(url, connections, batch)["rate"] * max(batch, 1)
-
-
 def _seed_posts(url: str) -> float:
     """The seed's loop: 1000 POSTs, one after the other, on one ``requests.Session``."""
     import requests  # the seed's own client, as the seed writes it

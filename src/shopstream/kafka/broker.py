@@ -55,6 +55,11 @@ def _java_major(java: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def local_address(port: int) -> str:
+    """How clients reach a local node's port: the one address the nodes listen on."""
+    return f"127.0.0.1:{port}"
+
+
 def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
@@ -84,7 +89,7 @@ class SaslListener:
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return local_address(self.port)
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class LocalBroker:
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return local_address(self.port)
 
     @property
     def libs(self) -> Path:

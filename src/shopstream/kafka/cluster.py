@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shopstream.kafka.broker import LocalBroker, SaslListener, new_cluster_id
+from shopstream.kafka.broker import LocalBroker, SaslListener, local_address, new_cluster_id
 
 PORT_STEP = 10
 
@@ -55,7 +55,7 @@ class LocalCluster:
 
     @property
     def bootstrap_servers(self) -> str:
-        return ",".join(f"127.0.0.1:{self.port + PORT_STEP * n}" for n in range(self.size))
+        return ",".join(local_address(self.port + PORT_STEP * n) for n in range(self.size))
 
     @property
     def log_file(self) -> Path:
