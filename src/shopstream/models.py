@@ -18,12 +18,48 @@ from pydantic_core import core_schema
 MAX_PRODUCTS_PER_TICKET = 1000
 MAX_PRICE = 1_000_000
 MAX_TEXT_LENGTH = 200
-# Text is trimmed, then must keep a character that is not white space ("   " is as empty
-# as ""). Spelled out rather than \S, which JSON Schema's, Python's and Rust's regex
-# engines each read differently: this is exactly what str.strip() removes.
-_VISIBLE = (
-    r"[^\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+# What text may hold, so that every store can keep it and every screen show it as sent.
+# Text is trimmed of white space (Unicode's White_Space, as pydantic-core trims), then must
+# be 1 to MAX_TEXT_LENGTH characters with no control character (C0, DEL, C1: NUL and line
+# breaks included) and no noncharacter (U+FDD0..U+FDEF, U+xFFFE and U+xFFFF of every plane).
+# Written as escapes that Rust's regex (pydantic-core) and Python's re read alike.
+_WHITE_SPACE = r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+FORBIDDEN_CHARACTERS = r"\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff" + "".join(
+    f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(1, 17)
 )
+"""The body of a regular-expression character class: what text may not hold."""
+# Checked on the trimmed text: no forbidden character anywhere.
+_ALLOWED_TRIMMED = rf"\A[^{FORBIDDEN_CHARACTERS}]*\z"
+# The same rule on the text as sent, for the OpenAPI schema (and so for clients and fuzzers):
+# white space around, at least one visible character, nothing forbidden in between.
+_VISIBLE = rf"[^{FORBIDDEN_CHARACTERS}{_WHITE_SPACE}]"
+_ALLOWED_AS_SENT = (
+    rf"^[{_WHITE_SPACE}]*{_VISIBLE}(?:[^{FORBIDDEN_CHARACTERS}]*{_VISIBLE})?[{_WHITE_SPACE}]*$"
+)
+TEXT_RULE = (
+    f"text of 1 to {MAX_TEXT_LENGTH} characters once trimmed, "
+    "with no control character or noncharacter"
+)
+
+# An integer id is stored as its decimal text, so it is bounded like text: at most
+# MAX_TEXT_LENGTH characters, the minus sign included.
+_MAX_ID = 10**MAX_TEXT_LENGTH - 1
+_MIN_ID = -(10 ** (MAX_TEXT_LENGTH - 1) - 1)
+
+
+def _text_schema() -> core_schema.CoreSchema:
+    return core_schema.custom_error_schema(
+        core_schema.str_schema(
+            min_length=1,
+            max_length=MAX_TEXT_LENGTH,
+            pattern=_ALLOWED_TRIMMED,
+            strip_whitespace=True,
+            strict=True,
+        ),
+        custom_error_type="text_type",
+        custom_error_message=f"must be {TEXT_RULE}",
+    )
 
 
 # One schema that pydantic-core runs without calling back into Python for text (the usual
@@ -32,43 +68,31 @@ _VISIBLE = (
 _IDENTIFIER = core_schema.no_info_after_validator_function(
     str,
     core_schema.union_schema(
-        [
-            core_schema.str_schema(
-                min_length=1,
-                max_length=MAX_TEXT_LENGTH,
-                pattern=_VISIBLE,
-                strip_whitespace=True,
-                strict=True,
-            ),
-            core_schema.int_schema(strict=True),  # strict: neither a bool nor a float
-        ],
+        [_text_schema(), core_schema.int_schema(strict=True, ge=_MIN_ID, le=_MAX_ID)],
         custom_error_type="identifier_type",
         custom_error_message=(
-            f"must be an integer, or text of 1 to {MAX_TEXT_LENGTH} characters "
-            "that is not only white space"
+            f"must be an integer of at most {MAX_TEXT_LENGTH} characters in decimal, or {TEXT_RULE}"
         ),
     ),
 )
+_TEXT_JSON_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TEXT_LENGTH,
+    "pattern": _ALLOWED_AS_SENT,
+}
 
 Identifier = Annotated[
     str,
     GetPydanticSchema(lambda _source, _handler: _IDENTIFIER),
     WithJsonSchema(
-        {
-            "anyOf": [
-                {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": MAX_TEXT_LENGTH,
-                    "pattern": _VISIBLE,
-                },
-                {"type": "integer"},
-            ]
-        }
+        {"anyOf": [_TEXT_JSON_SCHEMA, {"type": "integer", "minimum": _MIN_ID, "maximum": _MAX_ID}]}
     ),
 ]
 Text = Annotated[
-    str, Field(strict=True, min_length=1, max_length=MAX_TEXT_LENGTH, pattern=_VISIBLE)
+    str,
+    GetPydanticSchema(lambda _source, _handler: _text_schema()),
+    WithJsonSchema(_TEXT_JSON_SCHEMA),
 ]
 Price = Annotated[float, Field(strict=True, ge=0, le=MAX_PRICE, allow_inf_nan=False)]
 
@@ -128,3 +152,17 @@ class EnrichedTicket:
     def to_json(self) -> bytes:
         """The stored JSON: the seed's "after processing" shape, fields in this order."""
         return orjson.dumps(self)
+
+
+Purchase = tuple[str, str, tuple[tuple[str, str, float], ...]]
+"""What makes two copies of a ticket the same: store, ISO date and each product line as
+(id, name, price). Not the categories or the total: those are derived, and the categories
+follow the manager's list, which may change between two deliveries of one ticket."""
+
+
+def purchase(ticket: EnrichedTicket) -> Purchase:
+    return (
+        ticket.store,
+        ticket.date.isoformat(),
+        tuple((p.id, p.name, p.price) for p in ticket.products),
+    )

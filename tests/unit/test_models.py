@@ -97,3 +97,51 @@ def test_missing_fields_are_named() -> None:
 
 def test_not_json_is_refused() -> None:
     assert _errors("{not json")
+
+
+@pytest.mark.parametrize(
+    "good_id", [0, -1, 2**63 - 1, 2**63, -(2**63), 2**64, 10**200 - 1, -(10**199 - 1)]
+)
+def test_an_integer_id_of_up_to_200_characters_is_fine(good_id: int) -> None:
+    assert Ticket.model_validate_json(json.dumps(ticket(good_id))).id == str(good_id)
+
+
+@pytest.mark.parametrize("bad_id", [10**200, -(10**199), 10**249])
+def test_an_integer_id_longer_than_200_characters_is_refused(bad_id: int) -> None:
+    assert "id" in _errors(ticket(bad_id))
+
+
+_CONTROLS = ["\x00", "\x07", "a\nb", "a\tb", "\x1b[31m", "\x7f", "\x85x\x85y", "\x9f"]
+_NONCHARACTERS = ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
+
+
+@pytest.mark.parametrize("text", ["a" + t + "b" for t in _CONTROLS + _NONCHARACTERS])
+@pytest.mark.parametrize("where", ["id", "store", "products.0.name", "products.0.id"])
+def test_control_characters_and_noncharacters_are_refused_naming_the_field(
+    text: str, where: str
+) -> None:
+    body = json.loads(json.dumps(SEED_TICKET))
+    if where.startswith("products"):
+        body["products"][0][where.rsplit(".", 1)[1]] = text
+    else:
+        body[where] = text
+    assert where in _errors(body)
+
+
+@pytest.mark.parametrize(
+    "text", ["🍌 Banana", "\u202eananab", "Café au lait", "パン", "a\u00a0b", "x" * 200]
+)
+def test_emoji_bidi_marks_and_any_language_are_kept_as_sent(text: str) -> None:
+    parsed = Ticket.model_validate_json(json.dumps(ticket("1", store=text)))
+    assert parsed.store == text
+
+
+def test_white_space_around_text_is_trimmed_even_a_line_break() -> None:
+    parsed = Ticket.model_validate_json(json.dumps(ticket("1", store="\n Brussels\t\u3000")))
+    assert parsed.store == "Brussels"
+
+
+def test_the_refusal_says_what_text_may_hold() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Ticket.model_validate_json(json.dumps(ticket("1", store="a\x00")))
+    assert "no control character" in caught.value.errors()[0]["msg"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shopstream.catalog import UNCATEGORISED, Catalog, normalise
-from shopstream.models import MAX_PRICE, MAX_TEXT_LENGTH, Ticket
+from shopstream.models import FORBIDDEN_CHARACTERS, MAX_PRICE, MAX_TEXT_LENGTH, Ticket
 from shopstream.stores import JsonFileStore
 from tests.unit.storedata import enriched
 
@@ -35,7 +36,13 @@ KNOWN = {
     "wine": "Drink",
 }
 
-text = st.text(min_size=1, max_size=MAX_TEXT_LENGTH).filter(lambda s: s.strip() == s and s)
+_FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARACTERS}]")
+allowed_character = st.characters(exclude_categories=["Cs"]).filter(
+    lambda c: not _FORBIDDEN.match(c)
+)
+text = st.text(allowed_character, min_size=1, max_size=MAX_TEXT_LENGTH).filter(
+    lambda s: s.strip() == s and s
+)
 identifier = st.one_of(text, st.integers(min_value=-(2**63), max_value=2**63 - 1))
 price = st.one_of(
     st.integers(min_value=0, max_value=MAX_PRICE),
