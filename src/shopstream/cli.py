@@ -35,8 +35,8 @@ kafka_app = typer.Typer(
 dlq_app = typer.Typer(help="The dead-letter topic: rejected messages.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(dlq_app, name="dlq")
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # a message is printed whole, whatever the width
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:

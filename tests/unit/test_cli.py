@@ -56,3 +56,21 @@ def test_without_a_broker_address_the_local_broker_is_used(
     assert settings.uses_local_broker
     assert settings.bootstrap_servers == "127.0.0.1:19092"
     assert settings.kafka_topic == "delhaize_shop"
+
+
+@pytest.mark.parametrize(
+    "terminal",
+    [{"COLUMNS": "80"}, {"COLUMNS": "40", "TERM": "xterm"}, {"TERM": "dumb"}],
+    ids=["80 columns", "40 columns", "no terminal"],
+)
+def test_an_error_is_printed_whole_whatever_the_terminal(
+    tmp_path: Path, terminal: dict[str, str]
+) -> None:
+    long_dir = tmp_path / "a" / "very" / "long" / "path" / "that" / "wraps" / "any" / "terminal"
+    long_dir.mkdir(parents=True)
+    database = long_dir / "database.json"
+    env = {**os.environ, **terminal, "DATABASE_URL": str(database), "TMPDIR": str(long_dir)}
+    result = shopstream("worker", "--processes", "2", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"{database} takes one writer at a time: use --processes 1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
