@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
 from shopstream.config import Settings
-from shopstream.models import MAX_PRODUCTS_PER_TICKET, MAX_TEXT_LENGTH
+from shopstream.errors import MessageRefused
+from shopstream.models import MAX_PRODUCTS_PER_TICKET, MAX_TEXT_LENGTH, Ticket, as_message
 from tests.helpers import ticket
 from tests.unit.test_api import FakePublisher
 
@@ -68,3 +70,39 @@ def test_a_too_long_name_is_422_naming_it(client: TestClient) -> None:
     response = client.post("/data", json=ticket("1", products=[product]))
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "products.0.name"
+
+
+def test_a_body_under_the_limit_that_publishes_larger_is_413(
+    client: TestClient, publisher: FakePublisher
+) -> None:
+    """Integer ids gain quotes and 1 becomes 1.0: the limit is on the bytes published."""
+    products = [{"id": n, "name": "B", "price": 1} for n in range(120)]
+    body = json.dumps(ticket(1, products=products), separators=(",", ":")).encode()
+    assert len(body) <= 4096 < len(as_message(Ticket.model_validate_json(body)))
+    response = client.post("/data", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "as published" in response.json()["detail"]
+    assert publisher.published == []
+
+
+def test_a_batch_with_one_oversized_ticket_is_413_naming_it_and_publishes_none(
+    publisher: FakePublisher,
+) -> None:
+    settings = Settings(max_ticket_bytes=4096, max_batch_bytes=64 * 1024)
+    big = ticket("big", products=[{"id": "1", "name": "n" * 190, "price": 1.0}] * 30)
+    with TestClient(create_app(settings, publisher=publisher)) as client:
+        response = client.post("/data/batch", json=[ticket("ok"), big, ticket("ok2")])
+    assert response.status_code == 413
+    assert response.json()["detail"]["oversized"] == [1]
+    assert "ticket 1 is" in response.json()["detail"]["message"]
+    assert publisher.published == []
+
+
+def test_a_ticket_kafka_refuses_for_what_it_is_gets_a_4xx_not_a_503(
+    client: TestClient, publisher: FakePublisher
+) -> None:
+    publisher.failure = MessageRefused("Kafka refused the ticket: Message size too large", 413)
+    response = client.post("/data", json=ticket("1"))
+    assert response.status_code == 413
+    assert "Message size too large" in response.json()["detail"]
+    assert "retry-after" not in response.headers

@@ -10,8 +10,8 @@ import pytest
 from confluent_kafka import KafkaError
 
 from shopstream.config import Settings
-from shopstream.errors import BackpressureError, PublishError
-from shopstream.kafka.producer import KafkaPublisher
+from shopstream.errors import BackpressureError, MessageRefused, PublishError
+from shopstream.kafka.producer import KafkaPublisher, _failure
 
 Report = Callable[[KafkaError | None, Any], None]
 
@@ -97,3 +97,26 @@ def test_a_ticket_with_no_report_in_time_is_refused() -> None:
     with pytest.raises(PublishError, match="no acknowledgement from Kafka within 1 s"):
         asyncio.run(main())
     assert [key for key, _ in fake.produced] == ["never-acknowledged"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (KafkaError.MSG_SIZE_TOO_LARGE, 413),
+        (KafkaError.RECORD_LIST_TOO_LARGE, 413),
+        (KafkaError.INVALID_RECORD, 422),
+    ],
+)
+def test_what_kafka_refuses_for_good_is_a_client_error(code: int, status: int) -> None:
+    failure = _failure(KafkaError(code))
+    assert isinstance(failure, MessageRefused)
+    assert failure.status == status
+
+
+def test_what_may_mend_stays_a_publish_error_answered_503() -> None:
+    for code in (
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+    ):
+        assert not isinstance(_failure(KafkaError(code)), MessageRefused)

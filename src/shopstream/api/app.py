@@ -22,6 +22,7 @@ from shopstream.config import Settings
 from shopstream.errors import (
     BackpressureError,
     ConfigurationError,
+    MessageRefused,
     PublishError,
     ShopstreamError,
     StoreError,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(dashboard.router)
     app.include_router(health.router)
+    app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
     app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(ClientDisconnect, _client_gone)
@@ -102,6 +104,12 @@ async def _publish_failed(_: Request, exc: PublishError) -> JSONResponse:
     retry_after = "1" if isinstance(exc, BackpressureError) else "5"
     log.warning("answering 503: %s", exc)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after})
+
+
+async def _kafka_refused(_: Request, exc: MessageRefused) -> JSONResponse:
+    """Kafka refused the message itself (too large for the topic): sending it again cannot help."""
+    log.warning("answering %d: %s", exc.status, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
 
 async def _store_unavailable(_: Request, exc: StoreError) -> JSONResponse:

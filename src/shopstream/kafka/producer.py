@@ -30,7 +30,7 @@ from typing import Protocol
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from shopstream.config import Settings
-from shopstream.errors import BackpressureError, PublishError
+from shopstream.errors import BackpressureError, MessageRefused, PublishError
 from shopstream.kafka.config import producer_config
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,14 @@ _REPORT_GRACE_S = 1.0
 _OUTAGE = frozenset(
     {KafkaError._ALL_BROKERS_DOWN, KafkaError._MSG_TIMED_OUT, KafkaError._AUTHENTICATION}
 )
+# Errors about the message itself: sending it again cannot help, so the client hears a 4xx.
+_REFUSALS = {
+    KafkaError.MSG_SIZE_TOO_LARGE: 413,  # the broker's, or librdkafka's own check at produce
+    KafkaError.RECORD_LIST_TOO_LARGE: 413,
+    KafkaError.INVALID_MSG_SIZE: 413,
+    KafkaError.INVALID_RECORD: 422,
+    KafkaError.INVALID_MSG: 422,
+}
 # ``(key, value)`` pairs: a ticket's id and its JSON.
 Messages = Sequence[tuple[str, bytes]]
 
@@ -71,8 +79,7 @@ class _Acks:
         if self.error is None:
             self.future.set_result(None)
         else:
-            detail = self.error.str()
-            self.future.set_exception(PublishError(f"Kafka did not take the ticket: {detail}"))
+            self.future.set_exception(_failure(self.error))
 
     def refuse(self, error: PublishError) -> None:
         """Fail now, on the event loop's thread: not queued, or no report in time."""
@@ -82,6 +89,14 @@ class _Acks:
 
     def expire(self, waited_s: float) -> None:
         self.refuse(PublishError(f"no acknowledgement from Kafka within {waited_s:.0f} s"))
+
+
+def _failure(error: KafkaError) -> PublishError:
+    """What a failed delivery or produce means for the client: 4xx if it is the message's fault."""
+    status = _REFUSALS.get(error.code())
+    if status is not None:
+        return MessageRefused(f"Kafka refused the ticket: {error.str()}", status)
+    return PublishError(f"Kafka did not take the ticket: {error.str()}")
 
 
 def _settle_all(settled: list[_Acks]) -> None:
@@ -200,7 +215,7 @@ class KafkaPublisher:
             except BufferError:
                 acks.refuse(BackpressureError("the producer queue is full; retry shortly"))
             except KafkaException as exc:
-                acks.refuse(PublishError(f"Kafka refused the ticket: {exc}"))
+                acks.refuse(_failure(exc.args[0]))
             except PublishError as exc:
                 acks.refuse(exc)
 
