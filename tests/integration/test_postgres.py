@@ -73,7 +73,7 @@ def test_writers_racing_on_the_same_tickets_store_each_once(postgres: PostgresSe
     def write(store: PostgresStore, offset: int) -> None:
         # Overlapping batches in a different order per writer.
         mine = tickets[offset:] + tickets[:offset]
-        added.extend(store.add(mine[start : start + 250]) for start in range(0, 2000, 250))
+        added.extend(store.add(mine[start : start + 250]).new for start in range(0, 2000, 250))
 
     threads = [threading.Thread(target=write, args=(w, i * 500)) for i, w in enumerate(writers)]
     for thread in threads:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from shopstream.errors import ConfigurationError
-from shopstream.stores.base import Store
+from shopstream.stores.base import Added, Store
 from shopstream.stores.jsonfile import JsonFileStore
 from shopstream.stores.sqlite import SqliteStore
 
-__all__ = ["JsonFileStore", "SqliteStore", "Store", "open_store"]
+__all__ = ["Added", "JsonFileStore", "SqliteStore", "Store", "open_store"]
 
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from shopstream.analytics import Filters, Tally
 from shopstream.models import EnrichedTicket
+
+
+@dataclass(frozen=True)
+class Added:
+    """What ``Store.add`` did with a batch."""
+
+    new: int = 0
+    """tickets stored now"""
+    conflicts: list[str] = field(default_factory=list)
+    """ids stored before with another purchase: the stored copy stays, these are not stored"""
 
 
 class Store(Protocol):
@@ -19,11 +30,17 @@ class Store(Protocol):
 
     def open(self) -> None: ...
 
-    def add(self, tickets: Sequence[EnrichedTicket]) -> int:
-        """Store the batch durably before returning; skip ids already stored.
+    def add(self, tickets: Sequence[EnrichedTicket]) -> Added:
+        """Store the batch durably before returning; the ids are unique within it.
 
-        Returns how many tickets were new. When it returns, the batch survives a crash:
+        An id already stored is skipped: a harmless duplicate if its purchase is the same,
+        else a conflict (``Added.conflicts``). When it returns, the batch survives a crash:
         only then may the caller commit the batch's Kafka offsets.
+
+        Raises ``StoreUnavailable`` when the store cannot be reached now (retry later),
+        ``TicketRefused`` when it refuses the batch's data for good (a constraint, a value
+        it cannot hold: split the batch to find the culprits), and ``StoreError`` for
+        anything else about the store itself (its files, tables or rights): stop.
         """
         ...
 

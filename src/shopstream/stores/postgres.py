@@ -18,9 +18,11 @@ from contextlib import contextmanager
 import psycopg
 
 from shopstream.analytics import Filters, Tally
-from shopstream.errors import StoreError, StoreUnavailable
-from shopstream.models import EnrichedTicket
+from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
+from shopstream.models import EnrichedTicket, purchase
+from shopstream.stores.base import Added
 from shopstream.stores.rollup import read_tally, rollup
+from shopstream.stores.sql import STORED_PURCHASES, purchases
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -87,6 +89,22 @@ ON CONFLICT (store, category, date) DO UPDATE SET
     price_sum = daily_products.price_sum + excluded.price_sum
 """
 _CONNECT_TIMEOUT_S = 5
+_STORED = STORED_PURCHASES.format(condition="= ANY(%s)")
+# SQLSTATE classes by what they mean for a batch; any other is about the database itself
+# (a table, a column or a right missing): the worker stops with its message.
+_REFUSED = ("22", "23")  # data exception, integrity constraint violation: this data
+_BUSY = ("08", "40", "53", "55", "57", "58")  # connection, rollback, resources, restart, I/O
+
+
+def _problem(exc: psycopg.Error, doing: str) -> StoreError:
+    """``exc`` as what the worker should do about it: retry, isolate the ticket, or stop."""
+    message = f"PostgreSQL {doing}: {exc}"
+    state = exc.sqlstate or ""
+    if state.startswith(_REFUSED):
+        return TicketRefused(message)
+    if state.startswith(_BUSY) or (not state and isinstance(exc, psycopg.OperationalError)):
+        return StoreUnavailable(message)
+    return StoreError(message)
 
 
 def _columns(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
@@ -119,8 +137,7 @@ class PostgresStore:
                 db.execute(_SCHEMA)
         except psycopg.Error as exc:
             db.close()
-            problem = StoreUnavailable if isinstance(exc, psycopg.OperationalError) else StoreError
-            raise problem(f"cannot create the tables in PostgreSQL: {exc}") from exc
+            raise _problem(exc, "could not create the tables") from exc
         self._writer = db
 
     def _writing(self) -> psycopg.Connection:
@@ -132,13 +149,11 @@ class PostgresStore:
             self._writer = self._connect(autocommit=False)
         return self._writer
 
-    def add(self, tickets: Sequence[EnrichedTicket]) -> int:
+    def add(self, tickets: Sequence[EnrichedTicket]) -> Added:
         db = self._writing()
         if not tickets:
-            return 0
-        batch: dict[str, EnrichedTicket] = {}
-        for ticket in tickets:
-            batch.setdefault(ticket.id, ticket)
+            return Added()
+        batch = {t.id: t for t in tickets}
         try:
             with db.transaction():
                 db.execute(_STAGE)
@@ -149,6 +164,7 @@ class PostgresStore:
                         copy.write_row((t.id, t.store, t.date, t.total_price))
                 inserted = {row[0] for row in db.execute(_INSERT_NEW)}
                 fresh = [t for t in batch.values() if t.id in inserted]
+                conflicts = self._conflicts(db, [t for t in batch.values() if t.id not in inserted])
                 with db.cursor().copy(
                     "COPY products (ticket_id, line, product_id, name, price, category) FROM STDIN"
                 ) as copy:
@@ -160,8 +176,16 @@ class PostgresStore:
                     db.execute(_ADD_DAYS, _columns(daily.days))
                     db.execute(_ADD_LINES, _columns(daily.lines))
         except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL did not store the batch: {exc}") from exc
-        return len(fresh)
+            raise _problem(exc, "did not store the batch") from exc
+        return Added(len(fresh), conflicts)
+
+    @staticmethod
+    def _conflicts(db: psycopg.Connection, stored_before: list[EnrichedTicket]) -> list[str]:
+        """The ids among ``stored_before`` whose stored purchase is another one."""
+        if not stored_before:
+            return []
+        stored = purchases(db.execute(_STORED, ([t.id for t in stored_before],)))
+        return [t.id for t in stored_before if stored.get(t.id) != purchase(t)]
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection]:
@@ -174,7 +198,7 @@ class PostgresStore:
             except psycopg.errors.UndefinedTable:
                 raise
             except psycopg.Error as exc:
-                raise StoreError(f"PostgreSQL did not answer: {exc}") from exc
+                raise _problem(exc, "did not answer") from exc
 
     def missing(self, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))

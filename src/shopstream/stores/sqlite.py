@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 
 from shopstream.analytics import Filters, Tally
-from shopstream.errors import StoreError
-from shopstream.models import EnrichedTicket
+from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
+from shopstream.models import EnrichedTicket, Purchase, purchase
+from shopstream.stores.base import Added
 from shopstream.stores.rollup import read_tally, rollup
+from shopstream.stores.sql import STORED_PURCHASES, purchases
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -62,12 +64,33 @@ ON CONFLICT (store, date, category) DO UPDATE SET
 _IDS_PER_QUERY = 500
 _ROWS_PER_INSERT = 100
 
+# SQLite's primary result codes, by what they mean for a batch. Anything else is about the
+# database itself (read-only, corrupt, not a database, a table or column missing): fatal.
+_BUSY = frozenset({5, 6, 10, 13, 15})  # BUSY, LOCKED, IOERR, FULL, PROTOCOL: may mend
+_REFUSED = frozenset({18, 19, 20, 25})  # TOOBIG, CONSTRAINT, MISMATCH, RANGE: this data
+
 T = TypeVar("T")
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _problem(path: Path, exc: sqlite3.Error) -> StoreError:
+    """``exc`` as what the worker should do about it: retry, isolate the ticket, or stop."""
+    message = f"sqlite store {path}: {exc}"
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in _BUSY:
+        return StoreUnavailable(message)
+    if code in _REFUSED or isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
+        return TicketRefused(message)
+    return StoreError(message)
+
+
+def _no_tables(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the tables are not created yet: nothing is stored."""
+    return isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc)
 
 
 def _insert(db: sqlite3.Connection, table: str, rows: Sequence[tuple[object, ...]]) -> None:
@@ -101,17 +124,15 @@ class SqliteStore:
         db.executescript(_SCHEMA)
         self._db = db
 
-    def add(self, tickets: Sequence[EnrichedTicket]) -> int:
+    def add(self, tickets: Sequence[EnrichedTicket]) -> Added:
         if self._db is None:
             raise StoreError("the sqlite store was not opened for writing; call open() first")
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
-            stored = self._present(db, [t.id for t in tickets])
-            fresh: dict[str, EnrichedTicket] = {}
-            for ticket in tickets:
-                if ticket.id not in stored:
-                    fresh.setdefault(ticket.id, ticket)
+            stored = self._stored(db, [t.id for t in tickets])
+            fresh = {t.id: t for t in tickets if t.id not in stored}
+            conflicts = [t.id for t in tickets if t.id in stored and stored[t.id] != purchase(t)]
             _insert(
                 db,
                 "tickets (id, store, date, total_price)",
@@ -133,8 +154,19 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            raise StoreError(f"sqlite store {self.path}: {exc}") from exc
-        return len(fresh)
+            raise _problem(self.path, exc) from exc
+        return Added(len(fresh), conflicts)
+
+    @classmethod
+    def _stored(cls, db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Purchase]:
+        """The stored purchase of each of ``ids`` that is stored (usually none)."""
+        present = list(cls._present(db, ids))
+        found: dict[str, Purchase] = {}
+        for chunk in _chunks(present, _IDS_PER_QUERY):
+            condition = f"IN ({','.join('?' * len(chunk))})"
+            rows = db.execute(STORED_PURCHASES.format(condition=condition), chunk)
+            found.update(purchases(rows))
+        return found
 
     @staticmethod
     def _present(db: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
@@ -145,40 +177,40 @@ class SqliteStore:
             present.update(row[0] for row in rows)
         return present
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection | None]:
-        """The writer's connection, or a read-only one; None when nothing is stored yet."""
-        if self._db is not None:
-            yield self._db
-        elif not self.path.exists():
-            yield None
-        else:
+    def _read(self, query: Callable[[sqlite3.Connection], T], empty: T) -> T:
+        """``query`` on the writer's connection or a read-only one; ``empty`` if nothing is stored.
+
+        Only a missing file or missing tables mean "nothing stored"; any other error (a
+        file that is not a database, a lock held too long) is a ``StoreError``: the API
+        answers 503 rather than the figures of an empty store.
+        """
+        try:
+            if self._db is not None:
+                return query(self._db)
+            if not self.path.exists():
+                return empty
             with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
-                yield db
+                return query(db)
+        except sqlite3.Error as exc:
+            if _no_tables(exc):
+                return empty
+            problem = _problem(self.path, exc)
+            if isinstance(problem, StoreUnavailable):
+                raise problem from exc
+            raise StoreError(f"sqlite store {self.path} cannot be read: {exc}") from exc
 
     def missing(self, ids: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(ids))
-        with self._reading() as db:
-            try:
-                return set(wanted) - (self._present(db, wanted) if db else set())
-            except sqlite3.OperationalError:  # no tables yet: nothing stored
-                return set(wanted)
+        nothing: set[str] = set()
+        return set(wanted) - self._read(lambda db: self._present(db, wanted), nothing)
 
     def count(self) -> int:
-        with self._reading() as db:
-            try:
-                return int(db.execute("SELECT count(*) FROM tickets").fetchone()[0]) if db else 0
-            except sqlite3.OperationalError:
-                return 0
+        return self._read(
+            lambda db: int(db.execute("SELECT count(*) FROM tickets").fetchone()[0]), 0
+        )
 
     def tally(self, filters: Filters) -> Tally:
-        with self._reading() as db:
-            if db is None:
-                return Tally()
-            try:
-                return read_tally(db, filters)
-            except sqlite3.OperationalError:  # no tables yet: nothing stored
-                return Tally()
+        return self._read(lambda db: read_tally(db, filters), Tally())
 
     def close(self) -> None:
         if self._db is not None:

@@ -1,0 +1,38 @@
+"""What the two SQL stores share beside their roll-ups: reading back stored purchases.
+
+A ticket whose id is stored already is compared with the stored copy, so that a second
+ticket under the same id with another purchase is reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from shopstream.models import Purchase
+
+STORED_PURCHASES = """
+SELECT t.id, t.store, t.date, p.product_id, p.name, p.price
+FROM tickets t LEFT JOIN products p ON p.ticket_id = t.id
+WHERE t.id {condition}
+ORDER BY t.id, p.line
+"""
+
+Row = tuple[str, str, str | datetime.date, str | None, str | None, float | None]
+"""ticket id, store, date, product id, name, price (the product columns None without lines)"""
+
+
+def purchases(rows: Iterable[Row]) -> dict[str, Purchase]:
+    """The stored purchase of each ticket in ``rows`` (ordered by ticket id, then line)."""
+    stores: dict[str, tuple[str, str]] = {}
+    lines: dict[str, list[tuple[str, str, float]]] = {}
+    for ticket_id, store, date, product_id, name, price in rows:
+        day = date.isoformat() if isinstance(date, datetime.date) else date
+        stores[ticket_id] = (store, day)
+        ticket_lines = lines.setdefault(ticket_id, [])
+        if product_id is not None and name is not None and price is not None:
+            ticket_lines.append((product_id, name, price))
+    return {
+        ticket_id: (store, day, tuple(lines[ticket_id]))
+        for ticket_id, (store, day) in stores.items()
+    }
