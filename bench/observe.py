@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from shopstream.stores.jsonlines import Entry, Tail
+from shopstream.stores.jsonlines import Entry
+from shopstream.stores.jsonview import JsonView
 
 _POLL_S = 0.0005
 
@@ -24,11 +25,11 @@ def main() -> None:
         if ticket_id.startswith(prefix) and ticket_id not in seen:
             seen[ticket_id] = time.monotonic()
 
-    tail = Tail(Path(path))
+    view = JsonView(Path(path), on_entry=take)
     deadline = time.monotonic() + timeout
     print("ready", flush=True)
     while len(seen) < count and time.monotonic() < deadline:
-        tail.follow(take, seen.clear)
+        view.refresh()
         time.sleep(_POLL_S)
     for ticket_id, at in seen.items():
         print(ticket_id, at)

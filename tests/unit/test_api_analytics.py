@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
 from shopstream.config import Settings
+from shopstream.stores import JsonFileStore
 from tests.analytics_data import (
     EXPECTED,
     EXPECTED_BRUSSELS,
@@ -17,6 +19,7 @@ from tests.analytics_data import (
     EXPECTED_JAN_2,
     TICKETS_BY_DATE,
 )
+from tests.unit.storedata import enriched
 from tests.unit.test_analytics import _approx
 from tests.unit.test_api import FakePublisher
 
@@ -101,3 +104,27 @@ def test_a_store_that_is_down_answers_503_without_its_details(
     assert response.json() == {"detail": "the store is unavailable; retry shortly"}
     assert "cannot reach PostgreSQL" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_a_json_store_line_the_figures_cannot_use_is_503_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "database.json"
+    writer = JsonFileStore(path)
+    writer.open()
+    writer.add([enriched(str(i)) for i in range(3)])
+    writer.close()
+    lines = path.read_text().split("\n")
+    lines[2] = lines[2].replace('"price":1.5', '"price":"1.5"', 1)
+    path.write_text("\n".join(lines))
+    app = create_app(Settings(database_url=str(path)), publisher=FakePublisher())
+    with TestClient(app) as client:
+        response = client.get("/analytics")
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+
+
+def test_a_sqlite_file_that_is_not_a_database_is_503(tmp_path: Path) -> None:
+    path = tmp_path / "shop.db"
+    path.write_bytes(b"not a database" * 100)
+    app = create_app(Settings(database_url=f"sqlite:///{path}"), publisher=FakePublisher())
+    with TestClient(app) as client:
+        assert client.get("/analytics").status_code == 503

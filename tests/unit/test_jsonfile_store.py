@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from shopstream.errors import StoreError
+from shopstream.analytics import Filters
+from shopstream.errors import StoreError, StoreUnavailable
 from shopstream.stores import JsonFileStore
 from tests.unit.storedata import enriched
 
@@ -129,3 +131,154 @@ def test_a_file_in_another_layout_is_left_alone(path: Path) -> None:
 def test_only_one_writer_at_a_time(store: JsonFileStore, path: Path) -> None:
     with pytest.raises(StoreError, match="another worker"):
         JsonFileStore(path).open()
+
+
+def _store_ten(path: Path) -> None:
+    writer = JsonFileStore(path)
+    writer.open()
+    writer.add([enriched(str(i)) for i in range(10)])
+    writer.close()
+
+
+def _edit_line(path: Path, number: int, edit: Callable[[str], str]) -> None:
+    lines = path.read_text().split("\n")
+    lines[number - 1] = edit(lines[number - 1])
+    path.write_text("\n".join(lines))
+
+
+def test_a_line_re_indented_by_hand_loses_nothing(path: Path) -> None:
+    _store_ten(path)
+    _edit_line(path, 3, lambda line: "        " + line.replace('":', '": '))
+    assert len(json.loads(path.read_text())) == 10  # still a JSON array json.load reads
+    store = JsonFileStore(path)
+    store.open()
+    assert store.count() == 10
+    store.add([enriched("10")])
+    store.close()
+    assert _ids(path) == [str(i) for i in range(11)]
+
+
+def test_an_odd_line_mid_file_stops_the_worker_naming_it_and_changes_nothing(
+    path: Path,
+) -> None:
+    _store_ten(path)
+    _edit_line(path, 4, lambda line: line.replace('"total_price":3.0', '"total_price":"3"'))
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"line 4: not a stored ticket \(total_price"):
+        JsonFileStore(path).open()
+    assert path.read_bytes() == before
+    assert list(path.parent.glob("*.torn-*")) == []
+
+
+def test_a_line_that_is_not_json_mid_file_stops_the_worker(path: Path) -> None:
+    _store_ten(path)
+    _edit_line(path, 6, lambda line: line[: len(line) // 2])
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="line 6"):
+        JsonFileStore(path).open()
+    assert path.read_bytes() == before
+
+
+def test_a_ticket_copied_by_hand_stops_the_worker_naming_both_lines(path: Path) -> None:
+    _store_ten(path)
+    lines = path.read_text().split("\n")
+    lines.insert(8, lines[2])  # ticket 1 (line 3) again as line 9
+    path.write_text("\n".join(lines))
+    with pytest.raises(StoreError, match="ticket 1 is on line 3 and again on line 9"):
+        JsonFileStore(path).open()
+
+
+def test_what_follows_the_closing_bracket_stops_the_worker(path: Path) -> None:
+    _store_ten(path)
+    path.write_bytes(path.read_bytes() + b'{"note": "added by hand"}\n')
+    with pytest.raises(StoreError, match="after the closing"):
+        JsonFileStore(path).open()
+
+
+def test_a_file_replaced_while_open_keeps_every_ticket(store: JsonFileStore, path: Path) -> None:
+    store.add([enriched(str(i)) for i in range(5)])
+    edited = path.read_text()  # what an editor loaded
+    store.add([enriched(str(i)) for i in range(5, 8)])  # stored after the editor loaded it
+    replacement = path.with_name("database.json.tmp")
+    replacement.write_text(edited.replace('"Brussels"', '"Bruxelles"', 1))
+    os.replace(replacement, path)  # the editor saves through a new file and a rename
+    with pytest.raises(StoreUnavailable, match="replaced"):
+        store.add([enriched("8")])
+    assert store.add([enriched("8")]).new == 1
+    assert sorted(_ids(path), key=int) == [str(i) for i in range(9)]
+    assert json.loads(path.read_text())[0]["store"] == "Bruxelles"  # the edit is kept
+    assert store.count() == 9
+
+
+def test_a_file_deleted_while_open_is_written_again_whole(store: JsonFileStore, path: Path) -> None:
+    store.add([enriched(str(i)) for i in range(4)])
+    path.unlink()
+    with pytest.raises(StoreUnavailable):
+        store.add([enriched("4")])
+    store.add([enriched("4")])
+    assert _ids(path) == [str(i) for i in range(5)]
+
+
+def test_a_file_cut_in_place_while_open_stops_the_worker(store: JsonFileStore, path: Path) -> None:
+    store.add([enriched(str(i)) for i in range(6)])
+    lines = path.read_text().split("\n")
+    path.write_text("\n".join([*lines[:3], *lines[-2:]]).replace("},\n]", "}\n]"))
+    with pytest.raises(StoreError, match="gone"):
+        store.add([enriched("6")])
+
+
+def test_the_cut_tail_is_kept_aside_before_the_file_is_cut(path: Path) -> None:
+    _write_and_tear(path, 2, b',\n{"id":"2","sto')
+    store = JsonFileStore(path)
+    store.open()
+    store.close()
+    [aside] = path.parent.glob("database.json.torn-*")
+    assert aside.read_bytes() == b',\n{"id":"2","sto'
+    assert _ids(path) == ["0", "1"]
+
+
+def test_a_hole_of_zeros_mid_write_is_cut_with_what_follows_it(path: Path) -> None:
+    _write_and_tear(path, 3, b',\n{"id":"3"\x00\x00\x00\x00\n' + enriched("4").to_json() + b"\n]\n")
+    store = JsonFileStore(path)
+    store.open()
+    assert store.count() == 3
+    store.close()
+    assert _ids(path) == ["0", "1", "2"]
+
+
+def test_a_reader_answers_an_odd_line_with_a_store_error(path: Path) -> None:
+    _store_ten(path)
+    _edit_line(path, 5, lambda _: '{"id": "4", "store": "X"},')
+    with pytest.raises(StoreError, match="line 5"):
+        JsonFileStore(path).tally(Filters())
+
+
+def test_a_reader_counts_a_copied_line_once(path: Path) -> None:
+    _store_ten(path)
+    lines = path.read_text().split("\n")
+    lines.insert(5, lines[2])
+    path.write_text("\n".join(lines))
+    reader = JsonFileStore(path)
+    assert reader.count() == 10
+    assert reader.tally(Filters()).tickets["Brussels"].count == 10
+
+
+def test_a_reader_reads_each_entry_once_whatever_the_filters(path: Path) -> None:
+    _store_ten(path)
+    reader = JsonFileStore(path)
+    read: list[str] = []
+    reader._view.on_entry = lambda entry: read.append(entry["id"])
+    for n in range(40):  # more filters than any cache of tallies would keep
+        tally = reader.tally(Filters(store=f"store {n % 20}"))
+        assert tally.tickets == {}
+    assert reader.tally(Filters(store="Brussels")).tickets["Brussels"].count == 10
+    assert len(read) == 10
+
+
+def test_the_same_id_with_another_purchase_is_reported_not_stored(
+    store: JsonFileStore, path: Path
+) -> None:
+    store.add([enriched("1")])
+    added = store.add([enriched("1", store="Ghent"), enriched("2")])
+    assert (added.new, added.conflicts) == (1, ["1"])
+    assert json.loads(path.read_text())[0]["store"] == "Brussels"

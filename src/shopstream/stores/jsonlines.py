@@ -11,17 +11,21 @@
 can append without rewriting, resume reading where it stopped, and find where a torn
 write begins. Entries are only ever added at the end: the bytes of a stored entry never
 change, only the separator or closing bracket after the last one.
+
+A person may edit the file. A line may then be indented or spaced differently and still
+be read; a line that is not a whole stored ticket is reported with its number, never
+taken for the end of the file.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from enum import Enum
 from typing import Any, BinaryIO
 
-import orjson
+from pydantic_core import SchemaValidator, ValidationError, core_schema
 
 from shopstream.errors import StoreError
 
@@ -37,78 +41,143 @@ def closing(has_entries: bool) -> bytes:
     return CLOSE if has_entries else CLOSE_EMPTY
 
 
-def _parse(line: bytes) -> Entry | None:
-    """The ticket on one line, or None when the line is not a whole entry."""
-    end = line.rfind(b"}")
-    if not line.startswith(b"{") or end < 0:
-        return None
-    try:
-        parsed = orjson.loads(line[: end + 1])
-    except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) and isinstance(parsed.get("id"), str) else None
+def _stored_entry_schema() -> core_schema.CoreSchema:
+    """A stored ticket as the figures and the duplicate check read it (other keys ignored)."""
+    text = core_schema.str_schema(min_length=1, strict=True)
+    number = core_schema.union_schema(
+        [
+            core_schema.float_schema(strict=True, allow_inf_nan=False),
+            core_schema.int_schema(strict=True),
+        ]
+    )
 
-
-def check_layout(file: BinaryIO, path: Path) -> None:
-    """Refuse a file in any other layout, e.g. the output of ``json.dump(indent=4)``."""
-    file.seek(0)
-    first = file.readline()
-    second = file.read(1)
-    # After "[", every line of ours starts with "{" or is the "]"; a zero byte is a hole a
-    # power cut left in an unfinished write. An indented json.dump starts with spaces.
-    if first != OPEN or second not in (b"{", b"]", b"\x00", b""):
-        raise StoreError(
-            f"{path} is not a JSON array in shopstream's layout (one ticket per line): "
-            "move it aside and start again, shopstream will not write over it"
+    def fields(**schemas: core_schema.CoreSchema) -> core_schema.CoreSchema:
+        return core_schema.typed_dict_schema(
+            {name: core_schema.typed_dict_field(schema) for name, schema in schemas.items()},
+            extra_behavior="ignore",
         )
 
+    product = fields(id=text, name=text, price=number, category=text)
+    return fields(
+        id=text,
+        store=text,
+        date=core_schema.str_schema(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", strict=True),
+        total_price=number,
+        products=core_schema.list_schema(product),
+    )
 
-def entries(file: BinaryIO, start: int) -> Iterator[tuple[int, Entry]]:
-    """Whole entries from byte ``start`` on, each with the offset just past its ``}``.
 
-    ``start`` is ``len(OPEN)`` or an offset this function yielded before. Reading stops
-    at the closing bracket or at the first line that is not a whole entry (a torn tail,
-    or the end of what a concurrent writer has written so far).
+# Parsing and checking a line in one pass in pydantic-core: 2.5 µs against 4.5 for orjson
+# and the same checks in Python (measured on stored seed tickets).
+_STORED_ENTRY = SchemaValidator(_stored_entry_schema())
+
+
+def _problem(error: ValidationError) -> str:
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(map(str, first["loc"]))
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+class Kind(Enum):
+    BLANK = "blank"  # white space, or the separator after an entry read before
+    ENTRY = "entry"
+    CLOSING = "closing"  # the array's closing bracket
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the file, or the part of one after an entry, and what it holds."""
+
+    kind: Kind
+    number: int  # from 1, as an editor counts
+    start: int  # byte offset of the entry's "{", else of the line
+    end: int  # byte offset just past the entry's "}", else past the line
+    text: bytes
+    entry: Entry | None = None
+    problem: str = ""
+
+    @property
+    def torn(self) -> bool:
+        """Zero bytes: a hole that a power cut left in a write that never finished."""
+        return b"\x00" in self.text
+
+    def preview(self) -> str:
+        return self.text[:80].decode(errors="replace")
+
+
+class UnreadableLine(StoreError):
+    """A line that is not a stored ticket, where only tickets may be."""
+
+    def __init__(self, path: os.PathLike[str] | str, line: Line) -> None:
+        super().__init__(
+            f"{path}, line {line.number}: not a stored ticket ({line.problem}): "
+            f"{line.preview()!r}. Nothing was changed; correct or remove that line "
+            "(shopstream keeps one ticket per line), or move it aside to start again"
+        )
+        self.line = line
+
+
+def read_entry(text: bytes) -> tuple[Entry, int] | str:
+    """The entry ``text`` starts with (after white space) and the index past its ``}``.
+
+    Else the reason it is not one.
     """
-    file.seek(start)
-    position = start
-    for line in file:
-        body = line.strip()
-        if body in (b"", b","):  # what followed the entry we resumed after
-            position += len(line)
-            continue
-        entry = _parse(line)
-        if entry is None:
-            return
-        yield position + line.rfind(b"}") + 1, entry
-        position += len(line)
+    start = len(text) - len(text.lstrip())
+    end = text.rfind(b"}")
+    if text[start : start + 1] != b"{" or end < 0:
+        return "not a JSON object on one line"
+    try:
+        entry: Entry = _STORED_ENTRY.validate_json(text[start : end + 1])
+    except ValidationError as exc:
+        return _problem(exc)
+    return entry, end + 1
 
 
-@dataclass
-class Tail:
-    """Follows a file that grows at the end: each ``follow`` reads only the new entries."""
+def classify(text: bytes, number: int, offset: int) -> Iterator[Line]:
+    """The line ``text`` at byte ``offset``: an entry (and what follows it on the line) or else."""
+    body = text.strip()
+    if body in (b"", b","):
+        yield Line(Kind.BLANK, number, offset, offset + len(text), text)
+        return
+    if body == b"]":
+        yield Line(Kind.CLOSING, number, offset, offset + len(text), text)
+        return
+    read = read_entry(text)
+    if isinstance(read, str):
+        yield Line(Kind.UNREADABLE, number, offset, offset + len(text), text, problem=read)
+        return
+    entry, end = read
+    start = offset + len(text) - len(text.lstrip())
+    yield Line(Kind.ENTRY, number, start, offset + end, text[start - offset : end], entry)
+    rest = text[end:]
+    if rest.strip() not in (b"", b","):  # e.g. ",]": a separator torn over the old bracket
+        yield Line(Kind.UNREADABLE, number, offset + end, offset + len(text), rest, problem="junk")
 
-    path: Path
-    offset: int = len(OPEN)
-    inode: int | None = None
 
-    def follow(self, take: Callable[[Entry], None], restart: Callable[[], None]) -> None:
-        """Give each entry added since the last call to ``take``.
+def lines(file: BinaryIO, offset: int, number: int) -> Iterator[Line]:
+    """Every line from byte ``offset`` (the start of line ``number``) to the end of the file."""
+    file.seek(offset)
+    for text in file:
+        yield from classify(text, number, offset)
+        offset += len(text)
+        number += 1
 
-        If the file was replaced or cut shorter (a repair), call ``restart`` first and
-        read it from the beginning.
-        """
-        try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            return
-        if stat.st_size == 0:  # being created
-            return
-        if stat.st_ino != self.inode or stat.st_size < self.offset:
-            restart()
-            self.inode, self.offset = stat.st_ino, len(OPEN)
-        with self.path.open("rb") as file:
-            check_layout(file, self.path)
-            for end, entry in entries(file, self.offset):
-                take(entry)
-                self.offset = end
+
+def first_line(file: BinaryIO) -> int:
+    """Where the entries start: past the opening ``[`` line; 0 if the file is not a JSON array."""
+    file.seek(0)
+    first = file.readline()
+    return len(first) if first.strip() == b"[" and first.endswith(b"\n") else 0
+
+
+def read_at(fd: int, offset: int) -> Entry | None:
+    """The entry that starts at byte ``offset`` of the file open as ``fd``, if one does."""
+    chunk = b""
+    while b"\n" not in chunk:
+        more = os.pread(fd, max(4096, len(chunk)), offset + len(chunk))
+        if not more:
+            break
+        chunk += more
+    read = read_entry(chunk.split(b"\n", 1)[0])
+    return None if isinstance(read, str) else read[0]
