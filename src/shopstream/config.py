@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     kafka_topic: str = Field(default="delhaize_shop", min_length=1)
     kafka_partitions: int = Field(default=3, ge=1, description="Partitions of a topic it creates.")
     kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_retention_ms: int = Field(
+        default=-1,
+        ge=-1,
+        description="How long the topics shopstream creates keep messages; -1: forever.",
+    )
     kafka_local_port: int = Field(default=9092, description="Client port of the local broker.")
     kafka_local_controller_port: int = Field(default=9093)
     kafka_local_brokers: int = Field(

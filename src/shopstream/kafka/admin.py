@@ -20,7 +20,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from shopstream.config import Settings
 from shopstream.errors import BrokerError, ConfigurationError
-from shopstream.kafka.config import security_config
+from shopstream.kafka.config import message_limit, security_config
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,26 @@ def add_scram_user(config: dict[str, Any], username: str, password: str) -> None
                 ) from exc
 
 
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """The configuration of each topic shopstream creates.
+
+    Retention outlives any outage by default (forever): the ticket topic is the truth the
+    stores are views of, and a ticket acknowledged but not yet stored must still be there
+    when the worker comes back, however long it was down.
+    """
+    retention = {"retention.ms": str(settings.kafka_retention_ms), "retention.bytes": "-1"}
+    return {
+        settings.kafka_topic: {
+            **retention,
+            "max.message.bytes": str(message_limit(settings)),
+        },
+        settings.dead_letter_topic: {
+            **retention,
+            "max.message.bytes": str(message_limit(settings, dead_letters=True)),
+        },
+    }
+
+
 def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     """Create the ticket topic and its dead-letter topic if they are missing."""
     try:
@@ -109,14 +129,14 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
             "`shopstream kafka start`, or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
     existing = metadata.topics
-    wanted = [settings.kafka_topic, settings.dead_letter_topic]
     new_topics = [
         NewTopic(
             name,
             num_partitions=settings.kafka_partitions,
             replication_factor=settings.kafka_replication_factor,
+            config=config,
         )
-        for name in wanted
+        for name, config in topic_configs(settings).items()
         if name not in existing
     ]
     if not new_topics:

@@ -11,6 +11,9 @@ from shopstream.config import Settings
 
 _client_log = logging.getLogger("shopstream.kafka.client")
 _FETCH_MIN_BYTES = 64 * 1024
+# What a record batch adds to a message's value on the broker, and what the dead-letter
+# headers add on top of that.
+_RECORD_OVERHEAD = 64 * 1024
 
 
 def _log_client_error(error: Any) -> None:
@@ -47,7 +50,18 @@ def common_config(settings: Settings, role: str) -> dict[str, Any]:
     }
 
 
-def producer_config(settings: Settings, role: str) -> dict[str, Any]:
+def message_limit(settings: Settings, dead_letters: bool = False) -> int:
+    """The largest message, in bytes, the ticket topic (or the dead-letter topic) takes.
+
+    Larger than any ticket the API publishes (``MAX_TICKET_BYTES``), so Kafka never refuses
+    an accepted ticket for its size; the dead-letter topic takes any ticket-topic message
+    and its headers.
+    """
+    limit = settings.max_ticket_bytes + _RECORD_OVERHEAD
+    return limit + _RECORD_OVERHEAD if dead_letters else limit
+
+
+def producer_config(settings: Settings, role: str, dead_letters: bool = False) -> dict[str, Any]:
     """An idempotent producer whose every message is acknowledged by all in-sync replicas.
 
     ``message.timeout.ms`` bounds how long a message may wait for its ack, so a caller
@@ -62,7 +76,7 @@ def producer_config(settings: Settings, role: str) -> dict[str, Any]:
         # Bound the local queue: past it the API sheds load (503) instead of growing.
         "queue.buffering.max.kbytes": 32 * 1024,
         "queue.buffering.max.messages": settings.kafka_queue_max_messages,
-        "message.max.bytes": settings.max_ticket_bytes + 64 * 1024,
+        "message.max.bytes": message_limit(settings, dead_letters),
     }
 
 
