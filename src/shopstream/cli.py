@@ -21,6 +21,8 @@ from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
+from shopstream.kafka.consumer import BatchConsumer
+from shopstream.kafka.deadletter import DeadLetters
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
 from shopstream.up import local_broker, run_pipeline, run_workers
@@ -102,7 +104,11 @@ def worker(
             raise typer.Exit(2)
         raise typer.Exit(run_workers(count))
     the_worker = Worker(
-        settings, open_store(settings.database_url), Catalog.load(settings.categories_file)
+        settings,
+        open_store(settings.database_url),
+        Catalog.load(settings.categories_file),
+        BatchConsumer(settings),
+        DeadLetters(settings),
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: the_worker.stop())

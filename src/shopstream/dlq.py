@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_INVALID, Consumer, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, Message, Producer, TopicPartition
 
 from shopstream.config import Settings
 from shopstream.errors import BrokerError, PublishError
+from shopstream.kafka import deadletter
 from shopstream.kafka.config import common_config, producer_config
 
 _TIMEOUT_S = 10.0
+# Replayed letters are flushed and their offsets committed this many at a time: a replay
+# that fails half-way has marked what Kafka took, and the local queue never overflows.
+_REPLAY_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class DeadLetter:
     key: str
     size: int
     preview: str
+    truncated_from: int | None = None
+    """the original message's size, when the letter holds only its start"""
 
 
 def _header(message: Message, name: str) -> str:
@@ -41,19 +47,18 @@ def _header(message: Message, name: str) -> str:
 
 def _letter(message: Message) -> DeadLetter:
     value = message.value() or b""
-    origin = "{}[{}]@{}".format(
-        _header(message, "dlq.topic"),
-        _header(message, "dlq.partition"),
-        _header(message, "dlq.offset"),
-    )
+    topic, partition = _header(message, deadletter.TOPIC), _header(message, deadletter.PARTITION)
+    origin = f"{topic}[{partition}]@{_header(message, deadletter.OFFSET)}"
+    truncated = _header(message, deadletter.TRUNCATED)
     return DeadLetter(
         partition=message.partition() or 0,
         offset=message.offset() or 0,
         origin=origin,
-        reason=_header(message, "dlq.reason"),
+        reason=_header(message, deadletter.REASON),
         key=(message.key() or b"").decode(errors="replace"),
         size=len(value),
         preview=value[:80].decode(errors="replace"),
+        truncated_from=int(truncated) if truncated.isdigit() else None,
     )
 
 
@@ -104,28 +109,59 @@ def list_letters(settings: Settings) -> list[DeadLetter]:
 
 
 def replay(settings: Settings) -> int:
-    """Send the letters not yet replayed back to the ticket topic; how many were sent."""
+    """Send the letters not yet replayed back to the ticket topic; how many were sent.
+
+    A truncated letter is not sent (it is not the ticket any more): the original is on
+    the ticket topic at the letter's origin.
+    """
     topic = settings.dead_letter_topic
     consumer = _reader(settings, f"{settings.worker_group}.dlq-replay")
     producer = Producer(producer_config(settings, "dlq-replay"))
+    failures: list[KafkaError] = []
+
+    def report(error: KafkaError | None, _: Message) -> None:
+        if error is not None:
+            failures.append(error)
+
+    def flush_and_commit(done: dict[int, int]) -> None:
+        if producer.flush(settings.publish_timeout_s) or failures:
+            raise PublishError(
+                f"Kafka did not acknowledge every replayed letter ({failures[:1]}); the letters "
+                "from the last unmarked chunk on will be sent again by the next replay"
+            )
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in done.items()], asynchronous=False
+        )
+        done.clear()
+
     try:
         partitions = consumer.list_topics(topic, timeout=_TIMEOUT_S).topics[topic].partitions
         committed = consumer.committed(
             [TopicPartition(topic, p) for p in partitions], timeout=_TIMEOUT_S
         )
         start = {tp.partition: tp.offset for tp in committed if tp.offset != OFFSET_INVALID}
-        sent = 0
+        sent = pending = 0
         done: dict[int, int] = {}
         for message in _read(consumer, topic, start):
-            producer.produce(settings.kafka_topic, message.value(), message.key())
             done[message.partition() or 0] = (message.offset() or 0) + 1
-            sent += 1
-        if producer.flush(settings.publish_timeout_s):
-            raise PublishError("Kafka did not acknowledge every replayed message; nothing marked")
+            pending += 1
+            if not _header(message, deadletter.TRUNCATED):
+                _produce(producer, settings.kafka_topic, message, report)
+                sent += 1
+            if pending == _REPLAY_CHUNK:
+                flush_and_commit(done)
+                pending = 0
         if done:
-            consumer.commit(
-                offsets=[TopicPartition(topic, p, o) for p, o in done.items()], asynchronous=False
-            )
+            flush_and_commit(done)
         return sent
     finally:
         consumer.close()
+
+
+def _produce(producer: Producer, topic: str, message: Message, report: deadletter.Report) -> None:
+    while True:
+        try:
+            producer.produce(topic, message.value(), message.key(), on_delivery=report)
+            return
+        except BufferError:
+            producer.poll(0.1)

@@ -4,6 +4,12 @@ The order is the delivery guarantee. Offsets are marked for commit only after th
 has the batch durably and the dead-letter topic has acknowledged the rejects, so a crash
 at any point re-reads messages rather than skipping them, and the store, idempotent by
 ticket id, keeps one copy of each ticket.
+
+A message ends in exactly one of three places: the store, the dead-letter topic (not a
+ticket; a ticket the store refuses for good; an id already stored with other content), or
+back on the topic for another try (the store or Kafka unavailable: nothing is marked, the
+batch is read again after a back-off). A store that refuses a batch for good never stalls
+the partition: the batch is split until the tickets at fault are found, the others stored.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from functools import partial
+from dataclasses import dataclass
+from typing import Protocol
 
 from confluent_kafka import Message
 from pydantic import ValidationError
@@ -23,14 +30,12 @@ from shopstream.errors import (
     ConfigurationError,
     PublishError,
     ShopstreamError,
-    StoreError,
     StoreUnavailable,
+    TicketRefused,
 )
 from shopstream.gc import keep_out_of_collections
-from shopstream.kafka.admin import ensure_topics
-from shopstream.kafka.consumer import BatchConsumer
-from shopstream.kafka.deadletter import DeadLetters, Rejected
-from shopstream.models import EnrichedTicket, Ticket
+from shopstream.kafka.deadletter import ID_CONFLICT, Rejected
+from shopstream.models import EnrichedTicket, Ticket, purchase
 from shopstream.stores import Store
 
 log = logging.getLogger(__name__)
@@ -40,22 +45,59 @@ _MAX_BACKOFF_S = 10.0
 _POLL_WAIT_S = 0.5
 
 
-def parse(
-    messages: Sequence[Message], catalog: Catalog, max_bytes: int
-) -> tuple[list[EnrichedTicket], list[Rejected]]:
-    """Split a batch into enriched tickets and the messages that are not tickets."""
-    tickets: list[EnrichedTicket] = []
+class Consumer(Protocol):
+    """What the worker needs of its consumer-group member (``kafka.consumer.BatchConsumer``)."""
+
+    def subscribe(self) -> None:
+        """Join the group (creating the topics if they are missing)."""
+        ...
+
+    def next_batch(self, max_messages: int, wait: float) -> list[Message]: ...
+
+    def mark_stored(self, messages: Sequence[Message]) -> None:
+        """Let the next commit cover these messages."""
+        ...
+
+    def rewind(self, messages: Sequence[Message]) -> None:
+        """Read these messages again."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class DeadLetterSink(Protocol):
+    """Where rejected messages go (``kafka.deadletter.DeadLetters``)."""
+
+    def send(self, rejected: Sequence[Rejected]) -> None:
+        """Return once the dead-letter topic acknowledged every one; raise PublishError if not."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A message that is a valid ticket, enriched."""
+
+    message: Message
+    ticket: EnrichedTicket
+
+
+def parse(messages: Sequence[Message], catalog: Catalog) -> tuple[list[Parsed], list[Rejected]]:
+    """Split a batch into enriched tickets and the messages that are not tickets.
+
+    There is no size check here: the worker takes any message its topic can carry, so it
+    can never refuse for its size a ticket the API accepted.
+    """
+    tickets: list[Parsed] = []
     rejected: list[Rejected] = []
     for message in messages:
         value = message.value()
         if not value:
             rejected.append(Rejected(message, "empty message"))
             continue
-        if len(value) > max_bytes:
-            rejected.append(Rejected(message, f"oversized: {len(value):,} bytes > {max_bytes:,}"))
-            continue
         try:
-            tickets.append(enrich(Ticket.model_validate_json(value), catalog))
+            tickets.append(Parsed(message, enrich(Ticket.model_validate_json(value), catalog)))
         except ValidationError as exc:
             reason = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors()
@@ -64,15 +106,40 @@ def parse(
     return tickets, rejected
 
 
+def conflict(message: Message, ticket_id: str) -> Rejected:
+    return Rejected(message, f"{ID_CONFLICT}: ticket {ticket_id} is stored with other content")
+
+
+def first_copies(tickets: Sequence[Parsed]) -> tuple[list[Parsed], list[Rejected]]:
+    """One copy per id: a later same purchase is dropped, a different one is a conflict."""
+    first: dict[str, Parsed] = {}
+    conflicts: list[Rejected] = []
+    for parsed in tickets:
+        ticket_id = parsed.ticket.id
+        seen = first.get(ticket_id)
+        if seen is None:
+            first[ticket_id] = parsed
+        elif purchase(seen.ticket) != purchase(parsed.ticket):
+            conflicts.append(conflict(parsed.message, ticket_id))
+    return list(first.values()), conflicts
+
+
 class Worker:
     """One member of the consumer group; ``run`` until ``stop`` is called."""
 
-    def __init__(self, settings: Settings, store: Store, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        catalog: Catalog,
+        consumer: Consumer,
+        dead_letters: DeadLetterSink,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._catalog = catalog
-        self._consumer = BatchConsumer(settings)
-        self._dead_letters = DeadLetters(settings)
+        self._consumer = consumer
+        self._dead_letters = dead_letters
         self._stopping = threading.Event()
         self._backoff = _FIRST_BACKOFF_S
         self.stored = 0
@@ -84,8 +151,7 @@ class Worker:
 
     def run(self) -> None:
         self._until_done(self._store.open, StoreUnavailable)  # e.g. a database restarting
-        self._until_done(partial(ensure_topics, self._settings), ShopstreamError)
-        self._consumer.subscribe()
+        self._until_done(self._consumer.subscribe, ShopstreamError)  # e.g. Kafka starting
         keep_out_of_collections()
         log.info(
             "worker consuming %s as group %s into %s",
@@ -97,7 +163,7 @@ class Worker:
             while not self._stopping.is_set():
                 batch = self._consumer.next_batch(self._settings.worker_batch_size, _POLL_WAIT_S)
                 if batch:
-                    self._handle(batch)
+                    self.handle(batch)
         finally:
             self._consumer.close()
             self._dead_letters.close()
@@ -120,13 +186,20 @@ class Worker:
                 log.warning("%s; retrying", exc)
                 self._pause()
 
-    def _handle(self, batch: list[Message]) -> None:
-        tickets, rejected = parse(batch, self._catalog, self._settings.max_ticket_bytes)
+    def handle(self, batch: list[Message]) -> None:
+        """Store a batch, dead-letter what cannot be stored, then mark it all for commit.
+
+        If the store or the dead-letter topic is unavailable, nothing is marked: the batch
+        is read again after a back-off. Any other store error ends the worker.
+        """
+        parsed, rejected = parse(batch, self._catalog)
+        tickets, conflicts = first_copies(parsed)
         try:
-            added = self._store.add(tickets)
-            if rejected:
-                self._dead_letters.send(rejected)
-        except (StoreError, PublishError, OSError) as exc:
+            added, refused = self._store_isolating(tickets)
+            letters = [*rejected, *conflicts, *refused]
+            if letters:
+                self._dead_letters.send(letters)
+        except (StoreUnavailable, PublishError, OSError) as exc:
             log.error("batch of %d not stored, will retry: %s", len(batch), exc)
             self._consumer.rewind(batch)
             self._pause()
@@ -134,8 +207,8 @@ class Worker:
         self._consumer.mark_stored(batch)
         self._backoff = _FIRST_BACKOFF_S
         self.stored += added
-        self.dead_lettered += len(rejected)
-        for item in rejected:
+        self.dead_lettered += len(letters)
+        for item in letters:
             log.warning(
                 "dead-lettered %s[%s]@%s: %s",
                 item.message.topic(),
@@ -143,6 +216,26 @@ class Worker:
                 item.message.offset(),
                 item.reason,
             )
+
+    def _store_isolating(self, tickets: list[Parsed]) -> tuple[int, list[Rejected]]:
+        """Store ``tickets``; if the store refuses them for good, halve until it finds the culprits.
+
+        Returns how many were new and the rejects: the refused tickets, with the store's
+        reason, and the ids stored before with other content.
+        """
+        if not tickets:
+            return 0, []
+        try:
+            added = self._store.add([t.ticket for t in tickets])
+        except TicketRefused as exc:
+            if len(tickets) == 1:
+                return 0, [Rejected(tickets[0].message, f"the store refused it: {exc}")]
+            middle = len(tickets) // 2
+            first_added, first_rejected = self._store_isolating(tickets[:middle])
+            rest_added, rest_rejected = self._store_isolating(tickets[middle:])
+            return first_added + rest_added, first_rejected + rest_rejected
+        by_id = {t.ticket.id: t.message for t in tickets}
+        return added.new, [conflict(by_id[ticket_id], ticket_id) for ticket_id in added.conflicts]
 
     def _pause(self) -> None:
         """Back off exponentially before the next try; returns at once when stopping."""

@@ -11,6 +11,7 @@ from shopstream.config import Settings
 from shopstream.errors import StoreError, StoreUnavailable
 from shopstream.stores import JsonFileStore, open_store
 from shopstream.worker import Worker
+from tests.unit.fakes import FakeConsumer, FakeDeadLetters
 
 
 def test_a_store_held_by_another_worker_stops_this_one_at_once(tmp_path: Path) -> None:
@@ -18,7 +19,13 @@ def test_a_store_held_by_another_worker_stops_this_one_at_once(tmp_path: Path) -
     holder = JsonFileStore(path)
     holder.open()
     settings = Settings(database_url=str(path))
-    worker = Worker(settings, open_store(settings.database_url), Catalog.load())
+    worker = Worker(
+        settings,
+        open_store(settings.database_url),
+        Catalog.load(),
+        FakeConsumer(),
+        FakeDeadLetters(),
+    )
     with pytest.raises(StoreError, match="another worker"):
         worker.run()
     holder.close()
@@ -38,7 +45,13 @@ def test_an_unreachable_database_is_waited_for(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _Restarting(tmp_path / "database.json")
-    worker = Worker(Settings(database_url=str(store.path)), store, Catalog.load())
+    worker = Worker(
+        Settings(database_url=str(store.path)),
+        store,
+        Catalog.load(),
+        FakeConsumer(),
+        FakeDeadLetters(),
+    )
 
     def give_up_after_three(*_: object) -> None:
         if store.attempts >= 3:

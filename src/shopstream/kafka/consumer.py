@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from shopstream.config import Settings
+from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.config import consumer_config
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class BatchConsumer:
         self._consumer: Consumer | None = None
 
     def subscribe(self) -> None:
+        """Join the group on the ticket topic, creating the topics first if they are missing."""
+        ensure_topics(self._settings)
         self._consumer = Consumer(consumer_config(self._settings))
         self._consumer.subscribe([self._settings.kafka_topic])
 

@@ -1,0 +1,109 @@
+"""Stand-ins for Kafka and a store, for unit tests of the worker's logic: no network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import Message
+
+from shopstream.analytics import Filters, Tally
+from shopstream.errors import PublishError, StoreError, StoreUnavailable, TicketRefused
+from shopstream.kafka.deadletter import Rejected
+from shopstream.models import EnrichedTicket, purchase
+from shopstream.stores import Added
+
+
+def message(value: bytes | None, offset: int, partition: int = 0, key: bytes = b"k") -> Message:
+    return Message(topic="tickets", partition=partition, offset=offset, key=key, value=value)
+
+
+@dataclass
+class FakeConsumer:
+    """Hands out the batches it was given, and records what was marked and rewound."""
+
+    batches: list[list[Message]] = field(default_factory=list)
+    marked: list[Message] = field(default_factory=list)
+    rewound: list[Message] = field(default_factory=list)
+    subscribed: bool = False
+    closed: bool = False
+
+    def subscribe(self) -> None:
+        self.subscribed = True
+
+    def next_batch(self, max_messages: int, wait: float) -> list[Message]:
+        return self.batches.pop(0) if self.batches else []
+
+    def mark_stored(self, messages: Sequence[Message]) -> None:
+        self.marked.extend(messages)
+
+    def rewind(self, messages: Sequence[Message]) -> None:
+        self.rewound.extend(messages)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class FakeDeadLetters:
+    """Keeps the letters; ``failing`` sends raise as if the topic did not acknowledge."""
+
+    letters: list[Rejected] = field(default_factory=list)
+    failing: int = 0
+
+    def send(self, rejected: Sequence[Rejected]) -> None:
+        if self.failing:
+            self.failing -= 1
+            raise PublishError("dead-letter topic did not take 1 messages")
+        self.letters.extend(rejected)
+
+    def close(self) -> None:
+        pass
+
+    def reasons(self) -> dict[int, str]:
+        """Offset of each letter's message -> its reason."""
+        return {letter.message.offset() or 0: letter.reason for letter in self.letters}
+
+
+@dataclass
+class MemoryStore:
+    """A store in a dict that may refuse some tickets, be unavailable, or break for good."""
+
+    tickets: dict[str, EnrichedTicket] = field(default_factory=dict)
+    refuses: Callable[[EnrichedTicket], bool] = lambda _: False
+    unavailable: int = 0  # the next this many adds fail as if the database were down
+    broken: bool = False
+    calls: int = 0
+
+    def open(self) -> None:
+        pass
+
+    def add(self, tickets: Sequence[EnrichedTicket]) -> Added:
+        self.calls += 1
+        if self.broken:
+            raise StoreError("no such table: tickets")
+        if self.unavailable:
+            self.unavailable -= 1
+            raise StoreUnavailable("database is locked")
+        if any(self.refuses(t) for t in tickets):
+            raise TicketRefused("CHECK constraint failed: no_poison")
+        fresh = [t for t in tickets if t.id not in self.tickets]
+        conflicts = [
+            t.id
+            for t in tickets
+            if t.id in self.tickets and purchase(self.tickets[t.id]) != purchase(t)
+        ]
+        self.tickets.update((t.id, t) for t in fresh)
+        return Added(len(fresh), conflicts)
+
+    def missing(self, ids: Iterable[str]) -> set[str]:
+        return set(ids) - set(self.tickets)
+
+    def count(self) -> int:
+        return len(self.tickets)
+
+    def tally(self, filters: Filters) -> Tally:
+        return Tally()
+
+    def close(self) -> None:
+        pass
