@@ -106,22 +106,8 @@ def parse(messages: Sequence[Message], catalog: Catalog) -> tuple[list[Parsed], 
     return tickets, rejected
 
 
-def conflict(message: Message, ticket_id: str) -> Rejected:
-    return Rejected(message, f"{ID_CONFLICT}: ticket {ticket_id} is stored with other content")
-
-
-def first_copies(tickets: Sequence[Parsed]) -> tuple[list[Parsed], list[Rejected]]:
-    """One copy per id: a later same purchase is dropped, a different one is a conflict."""
-    first: dict[str, Parsed] = {}
-    conflicts: list[Rejected] = []
-    for parsed in tickets:
-        ticket_id = parsed.ticket.id
-        seen = first.get(ticket_id)
-        if seen is None:
-            first[ticket_id] = parsed
-        elif purchase(seen.ticket) != purchase(parsed.ticket):
-            conflicts.append(conflict(parsed.message, ticket_id))
-    return list(first.values()), conflicts
+def conflict_reason(ticket_id: str) -> str:
+    return f"{ID_CONFLICT}: a ticket with id {ticket_id} and other content came first"
 
 
 class Worker:
@@ -193,10 +179,9 @@ class Worker:
         is read again after a back-off. Any other store error ends the worker.
         """
         parsed, rejected = parse(batch, self._catalog)
-        tickets, conflicts = first_copies(parsed)
         try:
-            added, refused = self._store_isolating(tickets)
-            letters = [*rejected, *conflicts, *refused]
+            added, refused = self._store_copies(parsed)
+            letters = [*rejected, *refused]
             if letters:
                 self._dead_letters.send(letters)
         except (StoreUnavailable, PublishError, OSError) as exc:
@@ -217,25 +202,57 @@ class Worker:
                 item.reason,
             )
 
-    def _store_isolating(self, tickets: list[Parsed]) -> tuple[int, list[Rejected]]:
+    def _store_copies(self, tickets: list[Parsed]) -> tuple[int, list[Rejected]]:
+        """Store a batch whose ids may repeat; how many were new, and the copies not stored.
+
+        A store takes one copy per id at a time, so the first copy of each id goes first.
+        A later copy with the same purchase then shares its fate; one with another purchase
+        is a conflict if the first was stored, else it goes to the store in the next round
+        (it may be the stored copy's twin, or the first the store takes).
+        """
+        added = 0
+        letters: list[Rejected] = []
+        pending = tickets
+        while pending:
+            first: dict[str, Parsed] = {}
+            later: list[Parsed] = []
+            for parsed in pending:
+                if first.setdefault(parsed.ticket.id, parsed) is not parsed:
+                    later.append(parsed)
+            new, refused = self._store_isolating(list(first.values()))
+            added += new
+            letters += [Rejected(first[i].message, reason) for i, reason in refused.items()]
+            pending = []
+            for parsed in later:
+                ticket_id = parsed.ticket.id
+                reason = refused.get(ticket_id)
+                if purchase(parsed.ticket) == purchase(first[ticket_id].ticket):
+                    if reason is not None:
+                        letters.append(Rejected(parsed.message, reason))
+                elif reason is None:
+                    letters.append(Rejected(parsed.message, conflict_reason(ticket_id)))
+                else:
+                    pending.append(parsed)
+        return added, letters
+
+    def _store_isolating(self, tickets: list[Parsed]) -> tuple[int, dict[str, str]]:
         """Store ``tickets``; if the store refuses them for good, halve until it finds the culprits.
 
-        Returns how many were new and the rejects: the refused tickets, with the store's
-        reason, and the ids stored before with other content.
+        ``tickets`` have unique ids. Returns how many were new and, by id, why each ticket
+        not stored was not: the store refused it, or its id is stored with other content.
         """
         if not tickets:
-            return 0, []
+            return 0, {}
         try:
             added = self._store.add([t.ticket for t in tickets])
         except TicketRefused as exc:
             if len(tickets) == 1:
-                return 0, [Rejected(tickets[0].message, f"the store refused it: {exc}")]
+                return 0, {tickets[0].ticket.id: f"the store refused it: {exc}"}
             middle = len(tickets) // 2
-            first_added, first_rejected = self._store_isolating(tickets[:middle])
-            rest_added, rest_rejected = self._store_isolating(tickets[middle:])
-            return first_added + rest_added, first_rejected + rest_rejected
-        by_id = {t.ticket.id: t.message for t in tickets}
-        return added.new, [conflict(by_id[ticket_id], ticket_id) for ticket_id in added.conflicts]
+            first_added, first_refused = self._store_isolating(tickets[:middle])
+            rest_added, rest_refused = self._store_isolating(tickets[middle:])
+            return first_added + rest_added, first_refused | rest_refused
+        return added.new, {i: conflict_reason(i) for i in added.conflicts}
 
     def _pause(self) -> None:
         """Back off exponentially before the next try; returns at once when stopping."""

@@ -16,7 +16,10 @@ from pathlib import Path
 import httpx2
 import psycopg
 
+from shopstream.models import Purchase
 from shopstream.stores import Store
+from shopstream.stores.jsonfile import entry_purchase
+from shopstream.stores.sql import STORED_PURCHASES, purchases
 from tests.helpers import ticket, wait_for
 from tests.integration.conftest import Pipeline
 
@@ -100,6 +103,20 @@ def stored_ids(database_url: str) -> Counter[str]:
         return Counter(t["id"] for t in json.loads(Path(database_url).read_text()))
     # Every load ticket carries the seed's three products: more lines, more copies.
     return Counter({ticket_id: lines // 3 for ticket_id, lines in rows})
+
+
+def stored_purchases(database_url: str) -> list[tuple[str, Purchase]]:
+    """Every stored ticket's id and purchase, as often as the store holds it."""
+    if database_url.startswith(("postgresql://", "postgres://")):
+        query = STORED_PURCHASES.format(condition="IS NOT NULL")
+        with psycopg.connect(database_url) as pg:
+            return list(purchases(pg.execute(query).fetchall()).items())
+    if database_url.startswith("sqlite:///"):
+        query = STORED_PURCHASES.format(condition="IS NOT NULL")
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            return list(purchases(db.execute(query).fetchall()).items())
+    entries = json.loads(Path(database_url).read_text())
+    return [(entry["id"], entry_purchase(entry)) for entry in entries]
 
 
 def stored_at_least(store: Store, count: int) -> bool:

@@ -13,6 +13,7 @@ from contextlib import closing
 from functools import partial
 from pathlib import Path
 
+import httpx2
 import pytest
 from confluent_kafka import Producer
 
@@ -136,24 +137,33 @@ def _dead_letters(pipeline: Pipeline) -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def test_poison_messages(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
-    """Garbage straight on the topic is dead-lettered, the stream goes on, replay works."""
-    pipeline = make_pipeline(MAX_TICKET_BYTES="4096")
+def test_poison_messages(
+    make_pipeline: MakePipeline, tmp_path: Path, record: list[Verdict]
+) -> None:
+    """Garbage on the topic and a ticket the store refuses are dead-lettered, the stream goes
+    on, and once the store takes it again, replay stores the ticket."""
+    database = tmp_path / "shop.db"
+    pipeline = make_pipeline(f"sqlite:///{database}")
     pipeline.start_api()
-    worker = pipeline.start_worker()
+    pipeline.start_worker()
     load = Load(pipeline.url).start()
     _let_some_through(pipeline)
+    # A constraint someone added to the database refuses one store's tickets.
+    with closing(sqlite3.connect(database, timeout=30)) as db:
+        db.execute(
+            "CREATE TRIGGER no_poison BEFORE INSERT ON tickets WHEN NEW.store = 'Poison'"
+            " BEGIN SELECT RAISE(ABORT, 'no tickets from Poison'); END"
+        )
+        db.commit()
 
     topic = pipeline.env["KAFKA_TOPIC"]
-    big = ticket(
-        "big", products=[{"id": str(i), "name": "n" * 150, "price": 1.0} for i in range(40)]
-    )
     producer = Producer({"bootstrap.servers": pipeline.env["KAFKA_BOOTSTRAP_SERVERS"]})
     producer.produce(topic, b"\xff\xfe not json", b"bytes")
     producer.produce(topic, b'{"id": "x", "products": "none"}', b"not-a-ticket")
-    producer.produce(topic, json.dumps(big).encode(), b"big")
     assert producer.flush(10) == 0
-    _let_some_through(pipeline)
+    accepted = httpx2.post(f"{pipeline.url}/data", json=ticket("poison", store="Poison"))
+    assert accepted.status_code == 202
+    _let_some_through(pipeline)  # the partition of the refused ticket goes on
 
     wait_for(lambda: len(_dead_letters(pipeline)) == 3, 60, "three dead letters")
     letters = _dead_letters(pipeline)
@@ -161,17 +171,17 @@ def test_poison_messages(make_pipeline: MakePipeline, record: list[Verdict]) -> 
     assert reasons["bytes"].startswith("not a valid ticket")
     assert "store" in reasons["not-a-ticket"]
     assert "products" in reasons["not-a-ticket"]
-    assert reasons["big"].startswith("oversized")
+    assert reasons["poison"].startswith("the store refused it")
+    assert "no tickets from Poison" in reasons["poison"]
     assert all(str(letter["origin"]).startswith(f"{topic}[") for letter in letters)
 
-    # The limit was the mistake: restart the worker with the default one and replay.
-    worker.terminate()
-    assert worker.wait(30) == 0
-    pipeline.env.pop("MAX_TICKET_BYTES")
-    pipeline.start_worker()
+    # The constraint was the mistake: drop it, then replay.
+    with closing(sqlite3.connect(database, timeout=30)) as db:
+        db.execute("DROP TRIGGER no_poison")
+        db.commit()
     replay = shopstream("dlq", "replay", env=pipeline.env, cwd=pipeline.workdir)
     assert "replayed 3 dead letters" in replay.stdout
-    pipeline.wait_stored(["big"])
+    pipeline.wait_stored(["poison"])
     # The two that are still not tickets came back, with their new origin.
     wait_for(lambda: len(_dead_letters(pipeline)) == 5, 60, "the two still-bad letters back")
     _finish("poison messages", 3, load, pipeline, record)

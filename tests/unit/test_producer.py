@@ -31,6 +31,10 @@ class FakeProducer:
         self.produced.append((key, self.begun))
         self.reports.append(on_delivery)
 
+    def __len__(self) -> int:
+        """Messages queued or in flight: those not yet reported."""
+        return len(self.reports)
+
 
 def publisher(fake: FakeProducer, publish_timeout_s: float = 5.0) -> KafkaPublisher:
     made = KafkaPublisher(Settings(publish_timeout_s=publish_timeout_s))
@@ -84,6 +88,19 @@ def test_a_full_queue_refuses_only_the_requests_it_could_not_take() -> None:
     assert first is None
     assert second is None
     assert isinstance(third, BackpressureError)
+
+
+def test_a_batch_that_cannot_fit_in_the_queue_is_refused_whole() -> None:
+    fake = FakeProducer()
+    kafka = KafkaPublisher(Settings(kafka_queue_max_messages=10))
+    kafka._producer = fake  # type: ignore[assignment]
+
+    async def main() -> None:
+        await kafka.publish([(f"t{i}", b"{}") for i in range(11)])
+
+    with pytest.raises(BackpressureError):
+        asyncio.run(main())
+    assert fake.produced == []
 
 
 def test_a_ticket_with_no_report_in_time_is_refused() -> None:

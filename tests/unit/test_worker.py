@@ -146,7 +146,7 @@ def test_the_same_id_with_another_purchase_is_an_id_conflict(
     worker.handle([_ticket_message(0, "42")])
     worker.handle([_ticket_message(1, "42", store="Ghent")])
     assert store.tickets["42"].store == "Brussels"  # the first stored copy stays
-    assert letters.reasons() == {1: "id conflict: ticket 42 is stored with other content"}
+    assert letters.reasons() == {1: "id conflict: a ticket with id 42 and other content came first"}
     assert len(consumer.marked) == 2
 
 
@@ -156,6 +156,41 @@ def test_an_id_conflict_within_one_batch_keeps_the_first(
     worker.handle([_ticket_message(0, "7", store="A"), _ticket_message(1, "7", store="B")])
     assert store.tickets["7"].store == "A"
     assert list(letters.reasons()) == [1]
+
+
+def test_copies_of_a_conflicting_ticket_in_one_batch_are_each_dead_lettered(
+    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
+) -> None:
+    worker.handle([_ticket_message(0, "7")])
+    worker.handle([_ticket_message(n, "7", store="B") for n in (1, 2, 3)])
+    assert store.tickets["7"].store == "Brussels"
+    assert sorted(letters.reasons()) == [1, 2, 3]
+
+
+def test_copies_of_a_ticket_the_store_refuses_are_each_dead_lettered(
+    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
+) -> None:
+    store.refuses = lambda t: t.store == "Poison"
+    worker.handle([_ticket_message(n, "p", store="Poison") for n in range(3)])
+    assert sorted(letters.reasons()) == [0, 1, 2]
+
+
+def test_a_copy_like_the_stored_one_after_a_conflicting_one_is_harmless(
+    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
+) -> None:
+    worker.handle([_ticket_message(0, "7")])
+    worker.handle([_ticket_message(1, "7", store="B"), _ticket_message(2, "7")])
+    assert store.tickets["7"].store == "Brussels"
+    assert sorted(letters.reasons()) == [1]
+
+
+def test_after_a_refused_copy_another_purchase_may_be_stored(
+    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
+) -> None:
+    store.refuses = lambda t: t.store == "Poison"
+    worker.handle([_ticket_message(0, "7", store="Poison"), _ticket_message(1, "7", store="A")])
+    assert store.tickets["7"].store == "A"
+    assert sorted(letters.reasons()) == [0]
 
 
 def test_an_integer_id_and_its_text_are_the_same_ticket(

@@ -206,10 +206,14 @@ class KafkaPublisher:
     def _queue(self, loop: asyncio.AbstractEventLoop) -> None:
         """Hand librdkafka the messages ``loop``'s last turn published, all in one go."""
         topic = self._settings.kafka_topic
+        room = self._settings.kafka_queue_max_messages
         for acks, messages in self._unqueued.pop(loop):
             report = partial(self._report, acks)
             try:
                 producer = self._running_producer()
+                # A batch goes in whole or not at all: none of it is sent if it cannot fit.
+                if len(producer) + len(messages) > room:
+                    raise BufferError
                 for key, value in messages:
                     producer.produce(topic, value, key, on_delivery=report)
             except BufferError:
