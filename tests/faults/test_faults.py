@@ -43,7 +43,7 @@ def _finish(
 
 def test_worker_killed(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
     """SIGKILL the worker again and again, half the time right after a store write."""
-    pipeline = make_pipeline(WORKER_BATCH_SIZE="100", CRASH_AFTER_STORE_P="0.2")
+    pipeline = make_pipeline(WORKER_BATCH_SIZE="100", CRASH_P="0.2")
     pipeline.start_api()
     load = Load(pipeline.url).start()
     external = between_store_and_commit = 0
