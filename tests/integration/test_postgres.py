@@ -85,3 +85,31 @@ def test_writers_racing_on_the_same_tickets_store_each_once(postgres: PostgresSe
     assert writers[0].tally(Filters()).tickets["Brussels"].count == 2000
     for writer in writers:
         writer.close()
+
+
+def test_a_ticket_postgresql_refuses_never_stalls_its_batch_or_partition(
+    make_pipeline: MakePipeline, postgres: PostgresServer
+) -> None:
+    """Reproduced on main: one ticket refused for good was retried for ever, with the seven
+    others of its batch, and the partition stored nothing more."""
+    url = postgres.new_database()
+    pipeline = make_pipeline(url, KAFKA_PARTITIONS="1")
+    pipeline.start_api()
+    pipeline.start_worker()
+    pipeline.wait_stored([_post(pipeline.url, ticket("first"))])
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("ALTER TABLE tickets ADD CONSTRAINT no_poison CHECK (store <> 'Poison')")
+    batch = [ticket(f"b{i}") for i in range(7)]
+    batch.insert(3, ticket("poison", store="Poison"))
+    response = httpx2.post(f"{pipeline.url}/data/batch", json=batch, timeout=10)
+    assert response.status_code == 202
+    pipeline.wait_stored([f"b{i}" for i in range(7)], timeout=60)
+    pipeline.wait_stored([_post(pipeline.url, ticket("after"))])  # the partition goes on
+    assert pipeline.store.missing(["poison"]) == {"poison"}
+    wait_for(lambda: "the store refused it" in pipeline.logs(), 30, "the poison dead-lettered")
+    assert "no_poison" in pipeline.logs()
+
+
+def _post(url: str, body: dict[str, object]) -> str:
+    assert httpx2.post(f"{url}/data", json=body, timeout=10).status_code == 202
+    return str(body["id"])
