@@ -212,6 +212,8 @@ def kafka_start(
 ) -> None:
     """Start the local broker (or cluster); returns once it answers."""
     settings = _settings()
+    # SIGTERM as Ctrl-C: a start stopped before its broker answers takes the JVM down with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     broker = local_broker(settings, sasl=sasl, brokers=brokers, tls=tls)
     if not settings.uses_local_broker and not (sasl or tls):
         console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")

@@ -172,3 +172,19 @@ def test_a_held_port_of_one_cluster_node_launches_no_node(launched: Path, tmp_pa
     _one_line_naming(result, port + PORT_STEP, "KAFKA_LOCAL_PORT")
     assert "node 2's client port" in result.stderr
     assert _jvms(launched) == []
+
+
+def test_a_start_stopped_before_its_broker_answers_takes_the_jvm_down(
+    launched: Path, tmp_path: Path
+) -> None:
+    port, controller = free_port(), free_port()
+    env = _env(port, controller)
+    command = [sys.executable, "-m", "shopstream", "kafka", "start"]
+    with subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE) as start:
+        wait_for(lambda: _jvms(launched), 60, "the start's JVM")
+        assert not LocalBroker(launched, port, controller).answers(timeout=0.5)
+        start.send_signal(signal.SIGTERM)
+        start.communicate(timeout=60)
+    assert start.returncode != 0
+    wait_for(lambda: not _jvms(launched), 30, "no JVM left behind")
+    assert not (launched / "broker.pid").exists()

@@ -198,3 +198,9 @@ def test_write_private_also_closes_a_file_others_could_read(tmp_path: Path) -> N
     write_private(path, b"new")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_bytes() == b"new"
+
+
+def test_stop_without_a_state_directory_leaves_none_behind(tmp_path: Path) -> None:
+    assert not LocalBroker(tmp_path / ".kafka").stop()
+    assert not LocalCluster(tmp_path / ".kafka").stop()
+    assert not (tmp_path / ".kafka").exists()

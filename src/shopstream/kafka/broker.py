@@ -479,6 +479,8 @@ class LocalBroker:
         Waits for a start in progress on this state directory first, then stops what it
         started.
         """
+        if not self.state_dir.exists():
+            return False
         with start_lock(self.state_dir, LOCK_WAIT_S):
             return self.terminate(timeout)
 

@@ -118,6 +118,8 @@ class LocalCluster:
             return True
 
     def stop(self, timeout: float = 30.0) -> bool:
+        if not self.state_dir.exists():
+            return False
         with start_lock(self.state_dir, LOCK_WAIT_S):
             stopped = [node.terminate(timeout) for node in self.nodes]
             return any(stopped)

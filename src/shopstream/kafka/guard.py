@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import socket
 import time
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from shopstream.errors import BrokerError
+
+log = logging.getLogger(__name__)
 
 _LOCK_FILE = "start.lock"
 _LOCK_POLL_S = 0.1
@@ -36,13 +39,19 @@ def start_lock(state_dir: Path, timeout: float) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout
+        waiting = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                if not waiting:
+                    log.info(
+                        "waiting for the `shopstream kafka start` (pid %s) in %s", holder, state_dir
+                    )
+                    waiting = True
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                     raise BrokerError(
                         f"another `shopstream kafka start` (pid {holder}) has been starting "
                         f"the broker in {state_dir} for more than {timeout:.0f} s: wait for it, "
