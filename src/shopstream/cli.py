@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,6 +22,7 @@ from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
+from shopstream.kafka.config import check_security
 from shopstream.kafka.consumer import BatchConsumer
 from shopstream.kafka.deadletter import DeadLetters
 from shopstream.report import render as render_report
@@ -69,6 +71,7 @@ def api(
     import uvicorn  # here, not at the top: the worker's start-up need not load it
 
     settings = _settings()
+    check_security(settings)  # here, as one line: in uvicorn's start-up it is a traceback
     uvicorn.run(
         "shopstream.api.app:app_from_environment",
         factory=True,
@@ -195,6 +198,14 @@ def kafka_start(
             "SCRAM-SHA-256/512) as KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD, like a cloud Kafka."
         ),
     ] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            help="Also listen on KAFKA_LOCAL_SSL_PORT for SSL clients with a certificate of "
+            "the broker's own CA (made in KAFKA_STATE_DIR/tls), and with --sasl on "
+            "KAFKA_LOCAL_SASL_SSL_PORT for SASL_SSL clients."
+        ),
+    ] = False,
     brokers: Annotated[
         int | None,
         typer.Option(
@@ -207,8 +218,10 @@ def kafka_start(
 ) -> None:
     """Start the local broker (or cluster); returns once it answers."""
     settings = _settings()
-    broker = local_broker(settings, sasl=sasl, brokers=brokers)
-    if not settings.uses_local_broker and not sasl:
+    # SIGTERM as Ctrl-C: a start stopped before its broker answers takes the JVM down with it.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    broker = local_broker(settings, sasl=sasl, brokers=brokers, tls=tls)
+    if not settings.uses_local_broker and not (sasl or tls):
         console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")
         return
     started = broker.start()
@@ -219,6 +232,16 @@ def kafka_start(
     if broker.sasl is not None:
         state = "SASL" if started else "SASL (if it was started with --sasl)"
         console.print(f"{state} clients: {broker.sasl.bootstrap_servers}")
+    if broker.tls is not None:
+        files = broker.tls_files
+        state = "TLS" if started else "TLS (if it was started with --tls)"
+        sasl_ssl = f", SASL_SSL at {broker.tls.sasl_bootstrap_servers}" if broker.sasl else ""
+        console.print(
+            f"{state} clients: SSL at {broker.tls.bootstrap_servers}{sasl_ssl}; "
+            f"KAFKA_SSL_CA_FILE={files.ca_cert} KAFKA_SSL_CERT_FILE={files.client_cert} "
+            f"KAFKA_SSL_KEY_FILE={files.client_key} (the certificate SSL requires)",
+            soft_wrap=True,
+        )
 
 
 @kafka_app.command("stop")
@@ -274,5 +297,5 @@ def main() -> None:
     try:
         app()
     except ShopstreamError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line
         sys.exit(1)

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     kafka_local_sasl_port: int = Field(
         default=9094, description="SASL port of the local broker (`kafka start --sasl`)."
     )
+    kafka_local_ssl_port: int = Field(
+        default=9095, description="SSL (mutual TLS) port of the local broker (`--tls`)."
+    )
+    kafka_local_sasl_ssl_port: int = Field(
+        default=9096, description="SASL_SSL port of the local broker (`--tls --sasl`)."
+    )
     kafka_state_dir: Path = Field(
         default=Path(".kafka"), description="Jars, config, data and log of the local broker."
     )
@@ -47,6 +53,15 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_file: Path | None = Field(
         default=None, description="CA bundle to verify the brokers; unset: the system's."
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        default=None, description="Client certificate (PEM) for brokers that require one."
+    )
+    kafka_ssl_key_file: Path | None = Field(
+        default=None, description="The client certificate's private key (PEM)."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of KAFKA_SSL_KEY_FILE, if it is encrypted."
     )
     kafka_queue_max_messages: int = Field(
         default=100_000, ge=1, description="Messages the API may queue before answering 503."

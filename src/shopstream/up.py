@@ -19,7 +19,7 @@ from typing import IO
 
 from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
-from shopstream.kafka.broker import LocalBroker, SaslListener
+from shopstream.kafka.broker import LocalBroker, SaslListener, TlsListener
 from shopstream.kafka.cluster import LocalCluster
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,16 @@ _STOP_TIMEOUT_S = 20.0
 LocalKafka = LocalBroker | LocalCluster
 
 
-def local_broker(settings: Settings, sasl: bool = False, brokers: int | None = None) -> LocalKafka:
+def local_broker(
+    settings: Settings, sasl: bool = False, brokers: int | None = None, tls: bool = False
+) -> LocalKafka:
     """The local Kafka: one node, or ``brokers`` (KAFKA_LOCAL_BROKERS) nodes in a quorum.
 
     Without a count, a state directory already holding a cluster's nodes is that cluster,
     so ``kafka stop`` and ``status`` find what ``kafka start --brokers 3`` started.
-    With ``sasl``, a SASL port for KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD too.
+    With ``sasl``, a SASL port for KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD too; with
+    ``tls``, an SSL port for clients with a certificate of the broker's CA, and with both,
+    a SASL_SSL port.
     """
     listener = None
     if sasl:
@@ -50,6 +54,11 @@ def local_broker(settings: Settings, sasl: bool = False, brokers: int | None = N
             settings.kafka_sasl_username,
             password.get_secret_value(),
         )
+    tls_listener = (
+        TlsListener(settings.kafka_local_ssl_port, settings.kafka_local_sasl_ssl_port)
+        if tls
+        else None
+    )
     size = brokers or settings.kafka_local_brokers
     if brokers is None and size == 1:
         size = max(1, len(list(settings.kafka_state_dir.glob("node-*"))))
@@ -60,12 +69,14 @@ def local_broker(settings: Settings, sasl: bool = False, brokers: int | None = N
             port=settings.kafka_local_port,
             controller_port=settings.kafka_local_controller_port,
             sasl=listener,
+            tls=tls_listener,
         )
     return LocalBroker(
         state_dir=settings.kafka_state_dir,
         port=settings.kafka_local_port,
         controller_port=settings.kafka_local_controller_port,
         sasl=listener,
+        tls=tls_listener,
     )
 
 

@@ -20,12 +20,13 @@ from typing import Protocol
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker
+from shopstream.kafka.broker import LocalBroker, SaslListener, TlsListener
 from shopstream.stores import Store, open_store
 from tests.helpers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 LIBS = REPO / ".kafka" / "libs"
+SASL_USER, SASL_PASSWORD = "till", "s3cret-Pa55"
 
 
 def new_broker(state_dir: Path) -> LocalBroker:
@@ -41,6 +42,24 @@ def new_broker(state_dir: Path) -> LocalBroker:
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     broker = new_broker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker started as `shopstream kafka start --sasl --tls` starts it: SASL_PLAINTEXT,
+    SSL (client certificate required) and SASL_SSL ports, its CA in ``tls_files``."""
+    broker = LocalBroker(
+        tmp_path_factory.mktemp("secure-kafka"),
+        port=free_port(),
+        controller_port=free_port(),
+        libs_dir=LIBS,
+        heap="512m",
+        sasl=SaslListener(free_port(), SASL_USER, SASL_PASSWORD),
+        tls=TlsListener(free_port(), free_port()),
+    )
     broker.start()
     yield broker
     broker.stop()

@@ -5,36 +5,25 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from shopstream.kafka.admin import broker_answers
-from shopstream.kafka.broker import LocalBroker, SaslListener
-from tests.helpers import SEED_TICKET, free_port
-from tests.integration.conftest import LIBS, MakePipeline
+from shopstream.kafka.broker import LocalBroker
+from tests.helpers import SEED_TICKET
+from tests.integration.conftest import SASL_PASSWORD, SASL_USER, MakePipeline
 
 pytestmark = pytest.mark.integration
 
-USER, PASSWORD, WRONG = "till", "s3cret-Pa55", "not-the-Pa55word"
+USER, PASSWORD, WRONG = SASL_USER, SASL_PASSWORD, "not-the-Pa55word"
 
 
-@pytest.fixture(scope="module")
-def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    """A broker started as `shopstream kafka start --sasl` starts it."""
-    broker = LocalBroker(
-        tmp_path_factory.mktemp("sasl-kafka"),
-        port=free_port(),
-        controller_port=free_port(),
-        libs_dir=LIBS,
-        heap="512m",
-        sasl=SaslListener(free_port(), USER, PASSWORD),
-    )
-    broker.start()
-    yield broker
-    broker.stop()
+@pytest.fixture
+def sasl_broker(secure_kafka: LocalBroker) -> LocalBroker:
+    """The session's broker started as `shopstream kafka start --sasl --tls` starts it."""
+    return secure_kafka
 
 
 def _client_env(broker: LocalBroker, mechanism: str, password: str) -> dict[str, str]:

@@ -41,14 +41,14 @@ _SLICE_S = 0.5
 def _connect(config: dict[str, Any], timeout: float) -> tuple[AdminClient, ClusterMetadata]:
     """An admin client and the cluster's metadata, asked for in half-second slices.
 
-    Slices, so that refused credentials show at once: librdkafka reports a failed SASL
-    handshake only as an error event and keeps retrying; served between slices, it ends
-    the wait with the broker's own reason.
+    Slices, so that refused credentials and failed TLS handshakes show at once:
+    librdkafka reports them only as error events and keeps retrying; served between
+    slices, they end the wait with the reason.
     """
     refusals: list[KafkaError] = []
 
     def note(error: KafkaError) -> None:
-        if error.code() == KafkaError._AUTHENTICATION:
+        if _refusal(error):
             refusals.append(error)
 
     admin = _admin(config, error_cb=note)
@@ -60,12 +60,41 @@ def _connect(config: dict[str, Any], timeout: float) -> tuple[AdminClient, Clust
         except KafkaException:
             admin.poll(0)
             if refusals:
-                raise ConfigurationError(
-                    f"Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, "
-                    f"KAFKA_SASL_MECHANISM): {refusals[0].str()}"
-                ) from None
+                raise ConfigurationError(_refusal(refusals[0])) from None
             if time.monotonic() >= deadline:
                 raise
+
+
+def _refusal(error: KafkaError) -> str | None:
+    """What to tell when ``error`` means Kafka will never take this client as configured.
+
+    A broker that refuses the client's certificate (or its absence) sends a TLS alert,
+    which librdkafka reports as a transport error with OpenSSL's "SSL alert number".
+    """
+    code, reason = error.code(), error.str()
+    if code == KafkaError._AUTHENTICATION:
+        return (
+            "Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, "
+            f"KAFKA_SASL_MECHANISM): {reason}"
+        )
+    if code == KafkaError._SSL:
+        return f"the TLS handshake with Kafka failed (KAFKA_SSL_CA_FILE): {reason}"
+    if code == KafkaError._TRANSPORT and "SSL alert number" in reason:
+        return (
+            "Kafka refused the TLS connection: it requires a client certificate its CA "
+            f"signed (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE): {reason}"
+        )
+    return None
+
+
+def answering_cluster_id(config: dict[str, Any], timeout: float = 2.0) -> str | None:
+    """The id of the cluster whose brokers ``config`` names, if they answer in time."""
+    try:
+        _, metadata = _connect(config, timeout)
+    except KafkaException:
+        return None
+    cluster_id: str | None = metadata.cluster_id
+    return cluster_id
 
 
 def broker_answers(config: dict[str, Any], timeout: float = 2.0) -> bool:

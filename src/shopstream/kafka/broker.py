@@ -2,9 +2,16 @@
 
 The jars are Apache's own, resolved from Maven Central by the small ``pom.xml`` beside
 this module; nothing is compiled. Everything the broker needs or writes lives in one
-state directory (``.kafka/`` by default): ``libs/``, ``server.properties``, ``data/``,
-``broker.log`` and ``broker.pid``. The broker runs detached from the shell that started
+state directory (``.kafka/`` by default): ``libs/``, ``server.properties`` (mode 0600:
+it holds the SASL password), ``data/``, ``tls/`` (key material, with TLS), ``broker.log``,
+``broker.pid`` and ``start.lock``. The broker runs detached from the shell that started
 it, so ``shopstream kafka stop`` (or SIGTERM to the pid) is what stops it.
+
+Starting is safe to run twice: a start holds the state directory's lock from before it
+looks for a running broker until its broker answers or fails, launches no JVM onto a
+port another process holds, writes ``broker.pid`` only once the broker answers, and
+takes an answer for its broker's only if it comes from the cluster formatted in
+``data/meta.properties``.
 """
 
 from __future__ import annotations
@@ -24,12 +31,32 @@ from importlib import resources
 from pathlib import Path
 
 from shopstream.errors import BrokerError, ConfigurationError
-from shopstream.kafka.admin import add_scram_user, broker_answers
+from shopstream.kafka.admin import add_scram_user, answering_cluster_id, broker_answers
+from shopstream.kafka.guard import (
+    Port,
+    ensure_ports_free,
+    formatted_cluster_id,
+    start_lock,
+    write_private,
+)
+from shopstream.kafka.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
 _MAIN_CLASS = "kafka.Kafka"
 _MIN_JAVA = 17
+_HOST = "127.0.0.1"
+# How long a start waits for another one on the same state directory (which may be
+# fetching the jars first) before saying so.
+LOCK_WAIT_S = 300.0
+# Listener name -> what its port is for, and the setting that moves it.
+_PORT_USES = {
+    "PLAINTEXT": ("client port", "KAFKA_LOCAL_PORT"),
+    "CONTROLLER": ("controller port", "KAFKA_LOCAL_CONTROLLER_PORT"),
+    "SASL_PLAINTEXT": ("SASL port", "KAFKA_LOCAL_SASL_PORT"),
+    "SSL": ("SSL port", "KAFKA_LOCAL_SSL_PORT"),
+    "SASL_SSL": ("SASL_SSL port", "KAFKA_LOCAL_SASL_SSL_PORT"),
+}
 _INSTALL_HINT = (
     "install a Java 17+ runtime and Maven (Debian: apt-get install openjdk-17-jre-headless "
     "maven), or set KAFKA_BOOTSTRAP_SERVERS to a broker you already run"
@@ -57,22 +84,33 @@ def _java_major(java: str) -> int:
 
 def local_address(port: int) -> str:
     """How clients reach a local node's port: the one address the nodes listen on."""
-    return f"127.0.0.1:{port}"
+    return f"{_HOST}:{port}"
 
 
 def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
 
-def _process_alive(pid: int) -> bool:
-    """Whether ``pid`` is a running (not zombie) Kafka broker process."""
+def _process_alive(pid: int, config: Path) -> bool:
+    """Whether ``pid`` is a running (not zombie) Kafka broker started with ``config``.
+
+    The config's path, not only the main class: a stale pid may have been reused by
+    another broker on this machine.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     state = stat.rsplit(")", 1)[1].split()[0]
-    return state != "Z" and _MAIN_CLASS.encode() in cmdline
+    return state != "Z" and _MAIN_CLASS.encode() in arguments and os.fsencode(config) in arguments
+
+
+def end_launched(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a broker this process launched and reap it."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
 
 
 @dataclass(frozen=True)
@@ -93,6 +131,27 @@ class SaslListener:
 
 
 @dataclass(frozen=True)
+class TlsListener:
+    """TLS client ports, with certificates of the broker's own CA (``kafka/tls.py``).
+
+    ``port``: SSL, which takes only clients with a certificate that CA signed (mutual
+    TLS, ``ssl.client.auth=required``, as Aiven and MSK do). ``sasl_port``: SASL_SSL,
+    as Confluent Cloud and MSK do, opened only when the broker has a ``SaslListener``.
+    """
+
+    port: int
+    sasl_port: int
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return local_address(self.port)
+
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        return local_address(self.sasl_port)
+
+
+@dataclass(frozen=True)
 class LocalBroker:
     """One KRaft node acting as both controller and broker on 127.0.0.1.
 
@@ -109,6 +168,8 @@ class LocalBroker:
     node_id: int = 1
     voters: tuple[tuple[int, int], ...] = ()
     cluster_id: str | None = None
+    tls: TlsListener | None = None
+    tls_dir: Path | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -123,8 +184,17 @@ class LocalBroker:
         return self.state_dir / "broker.log"
 
     @property
+    def tls_files(self) -> TlsFiles:
+        """The CA, broker and client certificates (shared by a cluster's nodes)."""
+        return TlsFiles(self.tls_dir or self.state_dir / "tls")
+
+    @property
     def _pid_file(self) -> Path:
         return self.state_dir / "broker.pid"
+
+    @property
+    def _config_file(self) -> Path:
+        return (self.state_dir / "server.properties").resolve()
 
     def pid(self) -> int | None:
         """The pid of this state directory's broker process, if it runs."""
@@ -132,7 +202,27 @@ class LocalBroker:
             pid = int(self._pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if _process_alive(pid) else None
+        return pid if _process_alive(pid, self._config_file) else None
+
+    def ports(self) -> list[Port]:
+        """Every port the node listens on, named as the error for a held one names it."""
+        node = f"node {self.node_id}'s " if self.voters else ""
+        return [
+            Port(number, node + _PORT_USES[name][0], _PORT_USES[name][1])
+            for name, number in [*self._client_listeners(), ("CONTROLLER", self.controller_port)]
+        ]
+
+    def check_ports(self) -> None:
+        """Raise ``BrokerError`` naming the first port that another process holds."""
+        ensure_ports_free(_HOST, self.ports())
+
+    def answering_cluster_id(self, timeout: float = 2.0) -> str | None:
+        """The id of the cluster that answers on the client port; None if none answers."""
+        return answering_cluster_id({"bootstrap.servers": self.bootstrap_servers}, timeout)
+
+    def formatted_cluster_id(self) -> str | None:
+        """The id of the cluster this node's storage was formatted for, once it was."""
+        return formatted_cluster_id(self.state_dir / "data")
 
     def answers(self, timeout: float = 2.0) -> bool:
         return broker_answers({"bootstrap.servers": self.bootstrap_servers}, timeout)
@@ -169,39 +259,64 @@ class LocalBroker:
             raise BrokerError(f"Maven could not fetch Kafka:\n{result.stdout}{result.stderr}")
         stamp.write_text(digest)
 
+    def _client_listeners(self) -> list[tuple[str, int]]:
+        """(listener name, which is also its protocol; port) of every client port."""
+        listeners = [("PLAINTEXT", self.port)]
+        if self.sasl is not None:
+            listeners.append(("SASL_PLAINTEXT", self.sasl.port))
+        if self.tls is not None:
+            listeners.append(("SSL", self.tls.port))
+            if self.sasl is not None:
+                listeners.append(("SASL_SSL", self.tls.sasl_port))
+        return listeners
+
     def _listeners(self) -> list[str]:
-        client = f"PLAINTEXT://127.0.0.1:{self.port}"
-        if self.sasl is None:
-            return [
-                f"listeners={client},CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners={client}",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            ]
-        sasl = f"SASL_PLAINTEXT://127.0.0.1:{self.sasl.port}"
-        user, password = self.sasl.username, self.sasl.password
-        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-        return [
-            f"listeners={client},{sasl},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners={client},{sasl}",
+        clients = self._client_listeners()
+        urls = [f"{name}://{_HOST}:{port}" for name, port in clients]
+        lines = [
+            "listeners=" + ",".join([*urls, f"CONTROLLER://{_HOST}:{self.controller_port}"]),
+            "advertised.listeners=" + ",".join(urls),
             "listener.security.protocol.map="
-            "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config="
-            "org.apache.kafka.common.security.plain.PlainLoginModule required "
-            f'user_{user}="{password}";',
-            f"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config={scram}",
-            f"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={scram}",
+            + ",".join([*(f"{name}:{name}" for name, _ in clients), "CONTROLLER:PLAINTEXT"]),
         ]
+        if self.sasl is not None:
+            lines.append("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512")
+            user, password = self.sasl.username, self.sasl.password
+            plain = (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'user_{user}="{password}";'
+            )
+            scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            for name, _ in clients:
+                if name.startswith("SASL"):
+                    prefix = f"listener.name.{name.lower()}"
+                    lines += [
+                        f"{prefix}.plain.sasl.jaas.config={plain}",
+                        f"{prefix}.scram-sha-256.sasl.jaas.config={scram}",
+                        f"{prefix}.scram-sha-512.sasl.jaas.config={scram}",
+                    ]
+        if self.tls is not None:
+            files = self.tls_files
+            lines += [
+                # PEM stores: the key is readable by this user only (tls.py), no password.
+                "ssl.keystore.type=PEM",
+                f"ssl.keystore.location={files.broker_keystore.resolve()}",
+                "ssl.truststore.type=PEM",
+                f"ssl.truststore.location={files.ca_cert.resolve()}",
+                "listener.name.ssl.ssl.client.auth=required",
+            ]
+        return lines
 
     def _write_config(self) -> Path:
         data = self.state_dir / "data"
-        config = self.state_dir / "server.properties"
+        config = self._config_file
         voters = self.voters or ((self.node_id, self.controller_port),)
         replicas = len(voters)
         # With three nodes: every internal topic on all three, and an acks=all write needs
         # two of them, so one node may be down without losing or refusing anything.
         in_sync = min(2, replicas)
-        config.write_text(
+        write_private(
+            config,
             "\n".join(
                 [
                     "process.roles=broker,controller",
@@ -224,7 +339,7 @@ class LocalBroker:
                     "auto.create.topics.enable=false",
                     "",
                 ]
-            )
+            ).encode(),
         )
         (self.state_dir / "log4j2.properties").write_bytes(_resource("log4j2.properties"))
         return config
@@ -256,23 +371,59 @@ class LocalBroker:
 
     def start(self, timeout: float = 90.0) -> bool:
         """Start the broker and return once it answers; False if it was already running."""
-        if self.pid() is not None and self.answers():
+        with start_lock(self.state_dir, LOCK_WAIT_S):
+            if self.check_running():
+                return False
+            process = self.launch()
+            self.wait_until_up(process, timeout)
+            return True
+
+    def check_running(self) -> bool:
+        """Whether this state directory's broker runs and answers; raises if it runs mute.
+
+        Also raises when the answer comes from another cluster than the one formatted
+        here: the port then belongs to another Kafka, not to the process in ``broker.pid``.
+        """
+        pid = self.pid()
+        if pid is None:
             return False
-        process = self.launch()
-        self.wait_until_up(process, timeout)
+        answering = self.answering_cluster_id(timeout=5.0)
+        if answering is None:
+            raise BrokerError(
+                f"the broker in {self.state_dir} runs (pid {pid}) but does not answer at "
+                f"{self.bootstrap_servers}: see {self.log_file}, or stop it with "
+                "`shopstream kafka stop`"
+            )
+        self._check_cluster(answering)
         return True
 
+    def _check_cluster(self, answering: str) -> None:
+        ours = self.formatted_cluster_id()
+        if answering != ours:
+            raise BrokerError(
+                f"another Kafka (cluster {answering}) answers at {self.bootstrap_servers}, "
+                f"not the broker of {self.state_dir} (cluster {ours}): port {self.port} is "
+                "taken; stop that Kafka, or set KAFKA_LOCAL_PORT to a free port"
+            )
+
     def launch(self) -> subprocess.Popen[bytes]:
-        """Start the process without waiting: a cluster's nodes answer only once a majority runs."""
+        """Start the process without waiting: a cluster's nodes answer only once a majority runs.
+
+        Checks first that every port is free (another Kafka taking one meanwhile is caught
+        by ``wait_until_up``, which writes the pid once the broker answers as this node).
+        """
         java = _require("java")
         if _java_major(java) < _MIN_JAVA:
             raise ConfigurationError(f"Kafka 4 needs Java {_MIN_JAVA} or newer: {_INSTALL_HINT}")
+        self.check_ports()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.install()
+        if self.tls is not None:
+            self.tls_files.ensure()
         config = self._write_config()
         self._format(java, config)
         with self.log_file.open("ab") as log_out:
-            process = subprocess.Popen(  # noqa: S603 - fixed arguments
+            return subprocess.Popen(  # noqa: S603 - fixed arguments
                 [
                     java,
                     "-Xms256m",
@@ -292,40 +443,56 @@ class LocalBroker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._pid_file.write_text(str(process.pid))
-        return process
 
     def wait_until_up(self, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+        """Wait until ``process`` answers as this node, then write its pid; else kill it."""
+        try:
+            self._await(process, timeout)
+        except BaseException:
+            end_launched(process)  # not half-started, whatever went wrong (Ctrl-C included)
+            raise
+        self._pid_file.write_text(str(process.pid))
+        log.info("kafka broker %s up (pid %d)", self.bootstrap_servers, process.pid)
+
+    def _await(self, process: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise BrokerError(f"the broker exited at start-up:\n{self._log_tail()}")
-            if self.answers(timeout=1.0):
-                log.info("kafka broker %s up (pid %d)", self.bootstrap_servers, process.pid)
-                if self.sasl is not None:
-                    try:
-                        add_scram_user(
-                            {"bootstrap.servers": self.bootstrap_servers},
-                            self.sasl.username,
-                            self.sasl.password,
-                        )
-                    except BrokerError:
-                        self.kill()  # not half-started: without its users it is useless
-                        raise
-                    log.info("SASL listener at %s", self.sasl.bootstrap_servers)
-                return
-        self.kill()
+            answering = self.answering_cluster_id(timeout=1.0)
+            if answering is None:
+                continue
+            self._check_cluster(answering)
+            if self.sasl is not None:
+                add_scram_user(
+                    {"bootstrap.servers": self.bootstrap_servers},
+                    self.sasl.username,
+                    self.sasl.password,
+                )
+                log.info("SASL listener at %s", self.sasl.bootstrap_servers)
+            return
         raise BrokerError(f"the broker did not answer within {timeout:.0f} s:\n{self._log_tail()}")
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Stop gracefully (SIGTERM), or by SIGKILL after ``timeout``; False if not running."""
+        """Stop gracefully (SIGTERM), or by SIGKILL after ``timeout``; False if not running.
+
+        Waits for a start in progress on this state directory first, then stops what it
+        started.
+        """
+        if not self.state_dir.exists():
+            return False
+        with start_lock(self.state_dir, LOCK_WAIT_S):
+            return self.terminate(timeout)
+
+    def terminate(self, timeout: float = 30.0) -> bool:
+        """``stop`` without the lock, for the holder of a cluster's."""
         pid = self.pid()
         if pid is None:
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _process_alive(pid):
+            if not _process_alive(pid, self._config_file):
                 return True
             time.sleep(0.1)
         log.warning("broker %d ignored SIGTERM for %.0f s: killing it", pid, timeout)
@@ -338,7 +505,7 @@ class LocalBroker:
         if pid is None:
             return
         os.kill(pid, signal.SIGKILL)
-        while _process_alive(pid):
+        while _process_alive(pid, self._config_file):
             time.sleep(0.05)
 
     def _log_tail(self, lines: int = 20) -> str:

@@ -2,17 +2,33 @@
 
 Node ``n`` (from 1) lives in ``<state dir>/node-n`` and listens on the single broker's
 ports plus ``10 * (n - 1)``: 9092, 9102, 9112 for clients and 9093, 9103, 9113 for the
-controllers by default. All share the jars and one cluster id (``<state dir>/cluster.id``).
-With three nodes, topics are replicated three times and a write needs two in-sync copies,
-so any one node can die without a lost or refused acknowledged message.
+controllers by default. All share the jars, one cluster id (``<state dir>/cluster.id``)
+and, with TLS, one CA and broker certificate (``<state dir>/tls``). With three nodes,
+topics are replicated three times and a write needs two in-sync copies, so any one node
+can die without a lost or refused acknowledged message.
+
+Starting and stopping hold ``<state dir>/start.lock``, as a single broker's do; every
+node's ports are checked before the first is launched, and a node that does not come up
+takes the others launched with it down.
 """
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shopstream.kafka.broker import LocalBroker, SaslListener, local_address, new_cluster_id
+from shopstream.kafka.broker import (
+    LOCK_WAIT_S,
+    LocalBroker,
+    SaslListener,
+    TlsListener,
+    end_launched,
+    local_address,
+    new_cluster_id,
+)
+from shopstream.kafka.guard import start_lock
+from shopstream.kafka.tls import TlsFiles
 
 PORT_STEP = 10
 
@@ -26,6 +42,11 @@ class LocalCluster:
     libs_dir: Path | None = None
     heap: str = "1g"
     sasl: SaslListener | None = None
+    tls: TlsListener | None = None
+
+    @property
+    def tls_files(self) -> TlsFiles:
+        return TlsFiles(self.state_dir / "tls")
 
     @property
     def _cluster_id_file(self) -> Path:
@@ -49,6 +70,10 @@ class LocalCluster:
                 node_id=n + 1,
                 voters=voters,
                 cluster_id=cluster_id,
+                tls=TlsListener(self.tls.port + shift[n], self.tls.sasl_port + shift[n])
+                if self.tls
+                else None,
+                tls_dir=self.tls_files.directory,
             )
             for n in range(self.size)
         ]
@@ -70,21 +95,34 @@ class LocalCluster:
 
     def start(self, timeout: float = 120.0) -> bool:
         """Start every node not running, then wait for each; False if all were running."""
-        if not self._cluster_id_file.exists():
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            self._cluster_id_file.write_text(new_cluster_id())
-        nodes = self.nodes
-        down = [node for node in nodes if node.pid() is None]
-        if not down:
-            return False
-        launched = [(node, node.launch()) for node in down]  # a majority must run to answer
-        for node, process in launched:
-            node.wait_until_up(process, timeout)
-        return True
+        with start_lock(self.state_dir, LOCK_WAIT_S):
+            if not self._cluster_id_file.exists():
+                self._cluster_id_file.write_text(new_cluster_id())
+            down = [node for node in self.nodes if not node.check_running()]
+            if not down:
+                return False
+            for node in down:
+                node.check_ports()
+            if self.tls is not None:
+                self.tls_files.ensure()
+            launched: list[tuple[LocalBroker, subprocess.Popen[bytes]]] = []
+            try:
+                for node in down:  # all at once: a majority must run to answer
+                    launched.append((node, node.launch()))
+                for node, process in launched:
+                    node.wait_until_up(process, timeout)
+            except BaseException:
+                for _, process in launched:
+                    end_launched(process)
+                raise
+            return True
 
     def stop(self, timeout: float = 30.0) -> bool:
-        stopped = [node.stop(timeout) for node in self.nodes]
-        return any(stopped)
+        if not self.state_dir.exists():
+            return False
+        with start_lock(self.state_dir, LOCK_WAIT_S):
+            stopped = [node.terminate(timeout) for node in self.nodes]
+            return any(stopped)
 
     def kill(self) -> None:
         for node in self.nodes:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 from typing import Any
 
 from shopstream.config import Settings
+from shopstream.errors import ConfigurationError
 
 _client_log = logging.getLogger("shopstream.kafka.client")
 _FETCH_MIN_BYTES = 64 * 1024
@@ -36,7 +38,62 @@ def security_config(settings: Settings) -> dict[str, Any]:
         }
     if settings.kafka_ssl_ca_file is not None:
         config["ssl.ca.location"] = str(settings.kafka_ssl_ca_file)
+    certificate = _client_certificate(settings)
+    if settings.kafka_ssl_ca_file is not None or certificate:
+        _check_tls_files(settings, certificate)
+    return config | certificate
+
+
+def check_security(settings: Settings) -> None:
+    """Raise one line naming a Kafka security setting that cannot work, before any client."""
+    security_config(settings)
+
+
+def _client_certificate(settings: Settings) -> dict[str, Any]:
+    """Mutual TLS: the certificate the client shows, for brokers that require one."""
+    cert, key = settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file
+    if cert is None and key is None:
+        return {}
+    if cert is None or key is None:
+        raise ConfigurationError(
+            "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together: a client certificate "
+            "and its private key"
+        )
+    config: dict[str, Any] = {"ssl.certificate.location": str(cert), "ssl.key.location": str(key)}
+    if settings.kafka_ssl_key_password is not None:
+        config["ssl.key.password"] = settings.kafka_ssl_key_password.get_secret_value()
     return config
+
+
+def _check_tls_files(settings: Settings, certificate: dict[str, Any]) -> None:
+    """Raise one line naming the TLS setting whose file cannot be used, before any client.
+
+    librdkafka would refuse such a file only when a client is made, with an exception
+    that does not name the setting; OpenSSL reads them here the same way.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if settings.kafka_ssl_ca_file is not None:
+        try:
+            context.load_verify_locations(settings.kafka_ssl_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                f"KAFKA_SSL_CA_FILE={settings.kafka_ssl_ca_file} is not a readable PEM CA "
+                f"bundle: {exc}"
+            ) from None
+    if certificate:
+        try:
+            context.load_cert_chain(
+                certificate["ssl.certificate.location"],
+                certificate["ssl.key.location"],
+                # Never None: OpenSSL would then ask for an encrypted key's password on the tty.
+                certificate.get("ssl.key.password", ""),
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                f"KAFKA_SSL_CERT_FILE={settings.kafka_ssl_cert_file} with KAFKA_SSL_KEY_FILE="
+                f"{settings.kafka_ssl_key_file} (and KAFKA_SSL_KEY_PASSWORD if encrypted) "
+                f"cannot be used: {exc}"
+            ) from None
 
 
 def common_config(settings: Settings, role: str) -> dict[str, Any]:
