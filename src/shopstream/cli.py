@@ -11,9 +11,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from shopstream import dlq
 from shopstream.analytics import Filters, figures
@@ -23,6 +23,8 @@ from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
+from shopstream.terminal import console as plain_console
+from shopstream.terminal import shown
 from shopstream.up import local_broker, run_pipeline, run_workers
 from shopstream.worker import Worker
 
@@ -35,8 +37,8 @@ kafka_app = typer.Typer(
 dlq_app = typer.Typer(help="The dead-letter topic: rejected messages.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(dlq_app, name="dlq")
-console = Console()
-errors = Console(stderr=True)
+console = plain_console()
+errors = plain_console(stderr=True)
 
 
 def _settings() -> Settings:
@@ -148,7 +150,9 @@ def stress(
     )
     if result.missing:
         errors.print(
-            f"[red]{len(result.missing)} accepted tickets are not in {settings.database_url}"
+            shown(
+                f"{len(result.missing)} accepted tickets are not in {settings.database_url}", "red"
+            )
         )
     if not result.ok:
         raise typer.Exit(1)
@@ -251,7 +255,13 @@ def dlq_list(
     for column in ("origin", "key", "bytes", "reason", "starts with"):
         table.add_column(column, overflow="fold")
     for letter in letters:
-        table.add_row(letter.origin, letter.key, str(letter.size), letter.reason, letter.preview)
+        table.add_row(
+            shown(letter.origin),
+            shown(letter.key),
+            str(letter.size),
+            shown(letter.reason),
+            shown(letter.preview),
+        )
     console.print(table)
 
 
@@ -268,5 +278,6 @@ def main() -> None:
     try:
         app()
     except ShopstreamError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        one_line = " ".join(str(exc).split())  # a driver's message may span lines
+        errors.print(Text.assemble(("error:", "red"), " ", shown(one_line)))
         sys.exit(1)

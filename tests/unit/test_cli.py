@@ -56,3 +56,14 @@ def test_without_a_broker_address_the_local_broker_is_used(
     assert settings.uses_local_broker
     assert settings.bootstrap_servers == "127.0.0.1:19092"
     assert settings.kafka_topic == "delhaize_shop"
+
+
+def test_an_error_is_one_line_whatever_the_width_and_shown_as_written(tmp_path: Path) -> None:
+    url = "mysql://[/b][link=https://evil.example]shop[/link]/" + "a-long-path-" * 12
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "40"}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()  # not hard-wrapped at 40 columns
+    assert line.startswith(f"error: DATABASE_URL='{url}' is not a store shopstream knows")
+    assert len(line) > 200

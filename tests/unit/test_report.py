@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import pytest
 from rich.console import Console
 
 from shopstream.analytics import Filters, figures
+from shopstream.catalog import Catalog
+from shopstream.enrich import enrich
+from shopstream.models import Ticket
 from shopstream.report import money, render
 from shopstream.stores import open_store
 from tests.analytics_data import EXPECTED, EXPECTED_BRUSSELS
-from tests.helpers import shopstream
+from tests.helpers import shopstream, ticket
 from tests.unit.test_analytics import CATEGORIES, _approx
 
 
@@ -62,3 +66,30 @@ def test_render_names_the_filter(tmp_path: Path) -> None:
     tally = open_store(str(tmp_path / "none.json")).tally(Filters())
     console.print(render(figures(tally, CATEGORIES), Filters(store="Ghent")))
     assert "store Ghent" in console.export_text()
+
+
+HOSTILE_NAMES = [
+    "[/b]",  # rich: MarkupError, the report crashed
+    "[link=https://evil.example]Click here[/link]",  # rich: a terminal hyperlink
+    "\x1b]8;;https://evil.example\x1b\\Click\x1b]8;;\x1b\\",  # the same, written raw
+    "Shop :pile_of_poo:",  # rich: an emoji code
+]
+# Rich's own colours (FORCE_COLOR) are CSI "m" sequences: anything else came from a name.
+_RICH_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_store_name_is_shown_as_written_never_as_markup(name: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    store = open_store(url)
+    store.open()
+    raw = json.dumps(ticket("1", store=name)).encode()
+    store.add([enrich(Ticket.model_validate_json(raw), Catalog.load())])
+    store.close()
+    env = {**os.environ, "DATABASE_URL": url, "FORCE_COLOR": "1", "COLUMNS": "200"}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    shown = _RICH_STYLE.sub("", result.stdout)
+    assert "\x1b" not in shown  # no sequence of the name's own reached the terminal
+    assert name.replace("\x1b", "\\x1b") in shown
