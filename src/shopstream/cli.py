@@ -96,16 +96,15 @@ def worker(
     settings = _settings()
     count = processes or settings.worker_processes
     if count > 1:
-        if settings.database_url.endswith(".json"):
+        if settings.database_url.get_secret_value().endswith(".json"):
             errors.print(
                 f"{settings.database_url} takes one writer at a time: use --processes 1, "
                 "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
             )
             raise typer.Exit(2)
         raise typer.Exit(run_workers(count))
-    the_worker = Worker(
-        settings, open_store(settings.database_url), Catalog.load(settings.categories_file)
-    )
+    store = open_store(settings.database_url.get_secret_value())
+    the_worker = Worker(settings, store, Catalog.load(settings.categories_file))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: the_worker.stop())
     the_worker.run()
@@ -125,7 +124,7 @@ def stress(
 
     settings = _settings()
     target = url or f"http://{settings.api_host}:{settings.api_port}/data"
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url.get_secret_value())
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -176,7 +175,7 @@ def report(
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
     )
-    tally = open_store(settings.database_url).tally(filters)
+    tally = open_store(settings.database_url.get_secret_value()).tally(filters)
     result = figures(tally, Catalog.load(settings.categories_file).categories)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shopstream.secret_url import DatabaseUrl
+
 
 class Settings(BaseSettings):
     """Validated at start-up; build one with ``Settings()`` and pass it down."""
@@ -70,9 +72,10 @@ class Settings(BaseSettings):
         le=1000,
         description="How long the broker may hold a worker's fetch to fill it to 64 KiB.",
     )
-    database_url: str = Field(
-        default="database.json",
-        description="A path ending in .json, sqlite:///path/to/file.db or postgresql://...",
+    database_url: DatabaseUrl = Field(
+        default=DatabaseUrl("database.json"),
+        description="A path ending in .json, sqlite:///path/to/file.db or postgresql://... "
+        "(a secret: shown with its password masked).",
     )
     categories_file: Path | None = Field(
         default=None, description="The manager's category list; unset: the bundled one."

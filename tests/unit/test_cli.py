@@ -44,7 +44,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.bootstrap_servers == "kafka-1:9092,kafka-2:9092"
     assert not settings.uses_local_broker
     assert settings.dead_letter_topic == "shop.dlq"
-    assert settings.database_url == "sqlite:///shop.db"
+    assert settings.database_url.get_secret_value() == "sqlite:///shop.db"
 
 
 def test_without_a_broker_address_the_local_broker_is_used(

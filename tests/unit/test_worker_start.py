@@ -18,7 +18,7 @@ def test_a_store_held_by_another_worker_stops_this_one_at_once(tmp_path: Path) -
     holder = JsonFileStore(path)
     holder.open()
     settings = Settings(database_url=str(path))
-    worker = Worker(settings, open_store(settings.database_url), Catalog.load())
+    worker = Worker(settings, open_store(settings.database_url.get_secret_value()), Catalog.load())
     with pytest.raises(StoreError, match="another worker"):
         worker.run()
     holder.close()

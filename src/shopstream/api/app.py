@@ -70,7 +70,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
-    app.state.store = open_store(settings.database_url)
+    app.state.store = open_store(settings.database_url.get_secret_value())
     app.state.catalog = Catalog.load(settings.categories_file)
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
     writes = [Depends(write_access)] if settings.api_keys else []
