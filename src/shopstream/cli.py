@@ -18,7 +18,7 @@ from rich.text import Text
 from shopstream import dlq
 from shopstream.analytics import Filters, figures
 from shopstream.catalog import Catalog
-from shopstream.config import Settings
+from shopstream.config import Settings, load_settings
 from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
 from shopstream.report import render as render_report
@@ -42,7 +42,7 @@ errors = plain_console(stderr=True)
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

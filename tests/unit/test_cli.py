@@ -67,3 +67,13 @@ def test_an_error_is_one_line_whatever_the_width_and_shown_as_written(tmp_path: 
     [line] = result.stderr.splitlines()  # not hard-wrapped at 40 columns
     assert line.startswith(f"error: DATABASE_URL='{url}' is not a store shopstream knows")
     assert len(line) > 200
+
+
+def test_an_invalid_setting_is_one_line_naming_it_without_its_value(tmp_path: Path) -> None:
+    env = {**os.environ, "KAFKA_PARTITIONS": "0", "COLUMNS": "40"}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "error: invalid settings: KAFKA_PARTITIONS: Input should be greater than or equal to 1"
+    )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.api.security import authorised
+from shopstream.api.security import Role, role
 from shopstream.config import Settings
 from shopstream.kafka.config import producer_config
-from tests.helpers import ticket
+from tests.helpers import shopstream, ticket
 from tests.unit.test_api import FakePublisher
 
 KEYS = "first-key-0123456789,second-key-9876543210"
@@ -76,9 +78,9 @@ def test_keys_never_reach_the_logs(keyed: TestClient, caplog: pytest.LogCaptureF
     assert "first-key" not in repr(Settings.model_validate({"api_keys": KEYS}))
 
 
-def test_every_key_is_compared() -> None:
+def test_no_key_sent_has_no_role() -> None:
     settings = Settings.model_validate({"api_keys": KEYS})
-    assert not authorised(settings, None)
+    assert role(settings, None) is Role.NONE
 
 
 def test_cors_is_closed_unless_configured() -> None:
@@ -126,3 +128,61 @@ def test_kafka_credentials_are_secret_but_reach_the_client() -> None:
     assert config["sasl.password"] == "s3cr3t-pa55"
     assert config["sasl.mechanism"] == "SCRAM-SHA-512"
     assert config["security.protocol"] == "SASL_SSL"
+
+
+READ_KEY = "read-key-0123456789"
+ROLES = {"api_keys": KEYS, "api_read_keys": READ_KEY}
+
+
+def test_a_read_key_reads_but_a_write_with_it_is_403() -> None:
+    publisher = FakePublisher()
+    with TestClient(create_app(Settings.model_validate(ROLES), publisher=publisher)) as client:
+        refused = client.post("/data", json=ticket("1"), headers=_bearer(READ_KEY))
+        assert refused.status_code == 403
+        assert "may only read" in refused.json()["detail"]
+        assert "API_KEYS" in refused.json()["detail"]
+        batch = client.post("/data/batch", json=[ticket("1")], headers=_bearer(READ_KEY))
+        assert batch.status_code == 403
+        for path in ("/analytics", "/analytics/timeline"):
+            assert client.get(path, headers=_bearer(READ_KEY)).status_code == 200
+            assert client.get(path, headers=_bearer("first-key-0123456789")).status_code == 200
+            assert client.get(path).status_code == 401  # read keys set: reads need a key
+            assert client.get(path, headers=_bearer("guessed")).status_code == 401
+        assert client.post("/data", json=ticket("2"), headers=_bearer("guessed")).status_code == 401
+        written = client.post("/data", json=ticket("3"), headers=_bearer("second-key-9876543210"))
+        assert written.status_code == 202
+        assert client.get("/dashboard").status_code == 200  # the page; its data needs the key
+    assert [key for key, _ in publisher.published] == ["3"]
+
+
+@pytest.mark.parametrize("variable", ["API_KEYS", "API_READ_KEYS"])
+@pytest.mark.parametrize("value", [" , ", ",", "", "  "])
+def test_a_key_variable_set_to_no_key_stops_the_start(
+    variable: str, value: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "API_KEYS": "a-write-key-0123456789", variable: value}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: invalid settings: {variable}: is set but holds no value")
+    assert "a-write-key" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"API_READ_KEYS": "r-0123456789"}, "API_READ_KEYS is set but API_KEYS is not"),
+        ({"API_KEYS_PROTECT_READS": "true"}, "API_KEYS_PROTECT_READS is true but API_KEYS"),
+        ({"API_KEYS": "k-0123456789", "API_READ_KEYS": "r-0123456789,k-0123456789"},
+         "a key is in both API_KEYS and API_READ_KEYS"),
+    ],
+)  # fmt: skip
+def test_keys_that_would_leave_a_door_open_stop_the_start(
+    env: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    result = shopstream("report", env={**os.environ, **env}, cwd=tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert named in line
+    assert "0123456789" not in result.stderr

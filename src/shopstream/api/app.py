@@ -18,7 +18,7 @@ from shopstream.api import analytics, dashboard, health, tickets
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
 from shopstream.catalog import Catalog
-from shopstream.config import Settings
+from shopstream.config import Settings, load_settings
 from shopstream.errors import (
     BackpressureError,
     ConfigurationError,
@@ -74,8 +74,11 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.state.catalog = Catalog.load(settings.categories_file)
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
     writes = [Depends(write_access)] if settings.api_keys else []
-    reads = [Depends(read_access)] if settings.api_keys and settings.api_keys_protect_reads else []
-    app.include_router(tickets.router, dependencies=writes, responses=_refusal(writes))
+    reads = [Depends(read_access)] if settings.reads_protected else []
+    write_refusals = _refusal(writes)
+    if writes and settings.api_read_keys:
+        write_refusals[403] = {"description": "The key sent may only read (API_READ_KEYS)"}
+    app.include_router(tickets.router, dependencies=writes, responses=write_refusals)
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(dashboard.router)
     app.include_router(health.router)
@@ -130,4 +133,4 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def app_from_environment() -> FastAPI:
     """The uvicorn factory: settings from the environment, read when the server starts."""
-    return create_app(Settings())
+    return create_app(load_settings())

@@ -84,15 +84,19 @@ function render(figures, timeline) {
   }), plotConfig);
 }
 
-// With API_KEYS_PROTECT_READS the figures need a key: asked for once, kept in this browser.
+// When reads are protected the figures need a key (a read key from API_READ_KEYS is
+// enough): asked for once, kept in this tab's sessionStorage only, so it is gone when the
+// tab closes. A key an older page left in localStorage is removed from disk.
+const KEY_NAME = "shopstream-api-key";
+localStorage.removeItem(KEY_NAME);
 const keyInput = document.getElementById("api-key");
 keyInput.addEventListener("change", () => {
-  localStorage.setItem("shopstream-api-key", keyInput.value);
+  sessionStorage.setItem(KEY_NAME, keyInput.value);
   refresh();
 });
 
 async function fetchJson(path) {
-  const key = localStorage.getItem("shopstream-api-key");
+  const key = sessionStorage.getItem(KEY_NAME);
   const headers = key ? { Authorization: `Bearer ${key}` } : {};
   const response = await fetch(path, { headers });
   if (response.status === 401) keyInput.hidden = false;
