@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, dashboard, health, tickets
+from shopstream.api import analytics, dashboard, docs, health, tickets
+from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
 from shopstream.catalog import Catalog
@@ -68,6 +69,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         lifespan=lifespan,
         # No OpenTelemetry provider is configured here; checking for one costs every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # FastAPI's pages load from a CDN; docs.py serves its own
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = open_store(settings.database_url.get_secret_value())
@@ -81,6 +84,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.include_router(tickets.router, dependencies=writes, responses=write_refusals)
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(dashboard.router)
+    app.include_router(docs.router)
     app.include_router(health.router)
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
     app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
@@ -93,6 +97,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer
     document_models(app, Ticket)
     return app
 

@@ -31,6 +31,12 @@ function money(value) {
   return value.toFixed(2);
 }
 
+// Plotly renders a subset of HTML in labels and hover text (<b>, <br>, <a href>): a
+// store or category name is escaped so that it shows as written, and only so.
+function literal(name) {
+  return name.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
 function showKpi(id, value, text) {
   const element = document.getElementById(id);
   element.dataset.value = String(value);
@@ -48,7 +54,7 @@ function rememberStores(figures) {
 function bars(id, title, byStore, axisTitle) {
   const stores = Object.keys(byStore);
   Plotly.react(id, [{
-    type: "bar", x: stores, y: stores.map((s) => byStore[s]),
+    type: "bar", x: stores.map(literal), y: stores.map((s) => byStore[s]),
     text: stores.map((s) => money(byStore[s])), textposition: "auto", marker: { color: "#c8102e" },
   }], layout(title, { yaxis: { rangemode: "tozero", title: { text: axisTitle } } }), plotConfig);
 }
@@ -68,7 +74,7 @@ function render(figures, timeline) {
 
   const categories = Object.keys(figures.category_share);
   Plotly.react("chart-category-share", [{
-    type: "pie", hole: 0.45, sort: false, labels: categories,
+    type: "pie", hole: 0.45, sort: false, labels: categories.map(literal),
     values: categories.map((c) => figures.category_share[c]), textinfo: "label+percent",
   }], layout("Share of products per category"), plotConfig);
   bars("chart-ticket-total-by-store", "Average ticket total per store",
