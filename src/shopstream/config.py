@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Comma-separated origins allowed to call the API from a browser."
     )
+    api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated Host names the API answers (`*.example.com` too); unset: any.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_workers: int = Field(
@@ -113,7 +117,9 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "api_read_keys", "cors_origins", mode="before")
+    @field_validator(
+        "api_keys", "api_read_keys", "cors_origins", "api_allowed_hosts", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -186,3 +187,75 @@ def test_keys_that_would_leave_a_door_open_stop_the_start(
     [line] = result.stderr.splitlines()
     assert named in line
     assert "0123456789" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/jsonp",
+        "application/json; charset=latin-1",
+        "text/json",
+        None,
+    ],
+)
+def test_a_body_not_declared_json_is_415_and_publishes_nothing(content_type: str | None) -> None:
+    publisher = FakePublisher()
+    body = json.dumps(ticket("1")).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    with TestClient(create_app(Settings(), publisher=publisher)) as client:
+        for path in ("/data", "/data/batch"):
+            response = client.post(path, content=body, headers=headers)
+            assert response.status_code == 415, (path, content_type)
+            assert "Content-Type: application/json" in response.json()["detail"]
+    assert publisher.published == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "Application/JSON", "application/json; charset=utf-8",
+                     'application/json;charset="UTF-8"'],
+)  # fmt: skip
+def test_json_with_or_without_its_charset_is_accepted(content_type: str) -> None:
+    with _client() as client:
+        body = json.dumps(ticket("1")).encode()
+        response = client.post("/data", content=body, headers={"content-type": content_type})
+    assert response.status_code == 202
+
+
+def test_two_content_types_are_refused() -> None:
+    with _client() as client:
+        response = client.post(
+            "/data",
+            content=json.dumps(ticket("1")).encode(),
+            headers=[("content-type", "text/plain"), ("content-type", "application/json")],
+        )
+    assert response.status_code == 415
+
+
+def test_a_cross_site_simple_request_cannot_post_a_ticket() -> None:
+    """What a page on another site can send without a preflight: refused, whatever CORS says."""
+    publisher = FakePublisher()
+    settings = Settings(cors_origins="https://shop.example")
+    with TestClient(create_app(settings, publisher=publisher)) as client:
+        response = client.post(
+            "/data",
+            content=json.dumps(ticket("1")),
+            headers={"Origin": "https://evil.example", "Content-Type": "text/plain"},
+        )
+        assert response.status_code == 415
+        assert "access-control-allow-origin" not in response.headers
+    assert publisher.published == []
+
+
+def test_only_allowed_host_names_are_answered() -> None:
+    with _client(api_allowed_hosts="shop.example, *.shop.example") as client:
+        rebound = client.get("/analytics", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400
+        assert "content-security-policy" in rebound.headers
+        for host in ("shop.example", "shop.example:8000", "api.shop.example"):
+            assert client.get("/analytics", headers={"Host": host}).status_code == 200
+    with _client() as client:  # unset: any
+        assert client.get("/analytics", headers={"Host": "evil.example"}).status_code == 200

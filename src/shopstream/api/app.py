@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, dashboard, docs, health, tickets
+from shopstream.api import analytics, body, dashboard, docs, health, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -81,7 +82,9 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     write_refusals = _refusal(writes)
     if writes and settings.api_read_keys:
         write_refusals[403] = {"description": "The key sent may only read (API_READ_KEYS)"}
-    app.include_router(tickets.router, dependencies=writes, responses=write_refusals)
+    app.include_router(
+        tickets.router, dependencies=writes, responses={**body.REFUSALS, **write_refusals}
+    )
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(dashboard.router)
     app.include_router(docs.router)
@@ -96,6 +99,14 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
+        )
+    if settings.api_allowed_hosts:
+        # Behind DNS rebinding, a page on another site reaches this API under its own
+        # host name: only the names listed here are answered (400 otherwise).
+        app.add_middleware(
+            TrustedHostMiddleware,
+            allowed_hosts=list(settings.api_allowed_hosts),
+            www_redirect=False,
         )
     app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer
     document_models(app, Ticket)
