@@ -77,6 +77,7 @@ def api(
         workers=workers or settings.api_workers,
         log_config=None,
         access_log=False,
+        limit_concurrency=settings.api_max_connections,
     )
 
 

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
         default=(),
         description="Comma-separated Host names the API answers (`*.example.com` too); unset: any.",
     )
+    request_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for a request's whole body (408 after)."
+    )
+    api_max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Connections (and requests) an API process serves at once; more get 503.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_workers: int = Field(

@@ -156,6 +156,15 @@ def test_a_read_key_reads_but_a_write_with_it_is_403() -> None:
     assert [key for key, _ in publisher.published] == ["3"]
 
 
+def test_the_schema_says_what_each_route_may_answer() -> None:
+    with _client(**ROLES) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+    assert {"401", "403", "408", "413", "415", "422", "503"} <= set(
+        paths["/data"]["post"]["responses"]
+    )
+    assert "401" in paths["/analytics"]["get"]["responses"]
+
+
 @pytest.mark.parametrize("variable", ["API_KEYS", "API_READ_KEYS"])
 @pytest.mark.parametrize("value", [" , ", ",", "", "  "])
 def test_a_key_variable_set_to_no_key_stops_the_start(
