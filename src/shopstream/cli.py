@@ -11,15 +11,14 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from shopstream import dlq
 from shopstream.analytics import Filters, figures
 from shopstream.catalog import Catalog
-from shopstream.config import Settings
+from shopstream.config import Settings, load_settings
 from shopstream.errors import ShopstreamError
 from shopstream.kafka.admin import admin_config, broker_answers
 from shopstream.kafka.config import check_security
@@ -27,6 +26,8 @@ from shopstream.kafka.consumer import BatchConsumer
 from shopstream.kafka.deadletter import DeadLetters
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
+from shopstream.terminal import console as plain_console
+from shopstream.terminal import shown
 from shopstream.up import local_broker, run_pipeline, run_workers
 from shopstream.worker import Worker
 
@@ -39,12 +40,12 @@ kafka_app = typer.Typer(
 dlq_app = typer.Typer(help="The dead-letter topic: rejected messages.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(dlq_app, name="dlq")
-console = Console(soft_wrap=True)  # a message is printed whole, whatever the width
-errors = Console(stderr=True, soft_wrap=True)
+console = plain_console()
+errors = plain_console(stderr=True)
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    settings = load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -80,6 +81,7 @@ def api(
         workers=workers or settings.api_workers,
         log_config=None,
         access_log=False,
+        limit_concurrency=settings.api_max_connections,
     )
 
 
@@ -99,7 +101,7 @@ def worker(
     settings = _settings()
     count = processes or settings.worker_processes
     if count > 1:
-        if settings.database_url.endswith(".json"):
+        if settings.database_url.get_secret_value().endswith(".json"):
             errors.print(
                 f"{settings.database_url} takes one writer at a time: use --processes 1, "
                 "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
@@ -108,7 +110,7 @@ def worker(
         raise typer.Exit(run_workers(count))
     the_worker = Worker(
         settings,
-        open_store(settings.database_url),
+        open_store(settings.database_url.get_secret_value()),
         Catalog.load(settings.categories_file),
         BatchConsumer(settings),
         DeadLetters(settings),
@@ -132,7 +134,7 @@ def stress(
 
     settings = _settings()
     target = url or f"http://{settings.api_host}:{settings.api_port}/data"
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url.get_secret_value())
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -157,7 +159,9 @@ def stress(
     )
     if result.missing:
         errors.print(
-            f"[red]{len(result.missing)} accepted tickets are not in {settings.database_url}"
+            shown(
+                f"{len(result.missing)} accepted tickets are not in {settings.database_url}", "red"
+            )
         )
     if not result.ok:
         raise typer.Exit(1)
@@ -181,7 +185,7 @@ def report(
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
     )
-    tally = open_store(settings.database_url).tally(filters)
+    tally = open_store(settings.database_url.get_secret_value()).tally(filters)
     result = figures(tally, Catalog.load(settings.categories_file).categories)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
@@ -280,7 +284,13 @@ def dlq_list(
     for column in ("origin", "key", "bytes", "reason", "starts with"):
         table.add_column(column, overflow="fold")
     for letter in letters:
-        table.add_row(letter.origin, letter.key, str(letter.size), letter.reason, letter.preview)
+        table.add_row(
+            shown(letter.origin),
+            shown(letter.key),
+            str(letter.size),
+            shown(letter.reason),
+            shown(letter.preview),
+        )
     console.print(table)
 
 
@@ -297,5 +307,6 @@ def main() -> None:
     try:
         app()
     except ShopstreamError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line
+        one_line = " ".join(str(exc).split())  # a driver's message may span lines
+        errors.print(Text.assemble(("error:", "red"), " ", shown(one_line)))
         sys.exit(1)

@@ -9,8 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shopstream.errors import ConfigurationError
+from shopstream.secret_url import DatabaseUrl
 
 
 class Settings(BaseSettings):
@@ -90,9 +94,10 @@ class Settings(BaseSettings):
         le=1000,
         description="How long the broker may hold a worker's fetch to fill it to 64 KiB.",
     )
-    database_url: str = Field(
-        default="database.json",
-        description="A path ending in .json, sqlite:///path/to/file.db or postgresql://...",
+    database_url: DatabaseUrl = Field(
+        default=DatabaseUrl("database.json"),
+        description="A path ending in .json, sqlite:///path/to/file.db or postgresql://... "
+        "(a secret: shown with its password masked).",
     )
     categories_file: Path | None = Field(
         default=None, description="The manager's category list; unset: the bundled one."
@@ -107,13 +112,28 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024, ge=1024, description="Largest POST /data/batch body."
     )
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        default=(), description="Comma-separated keys; set: writes need a Bearer key."
+        default=(), description="Comma-separated write keys (they may read too)."
+    )
+    api_read_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), description="Comma-separated keys that may only read; set: reads need a key."
     )
     api_keys_protect_reads: bool = Field(
-        default=False, description="With API_KEYS: analytics need a key too."
+        default=False, description="With API_KEYS alone: analytics need a key too."
     )
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="Comma-separated origins allowed to call the API from a browser."
+    )
+    api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated Host names the API answers (`*.example.com` too); unset: any.",
+    )
+    request_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for a request's whole body (408 after)."
+    )
+    api_max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Connections (and requests) an API process serves at once; more get 503.",
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -125,12 +145,49 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator(
+        "api_keys", "api_read_keys", "cors_origins", "api_allowed_hosts", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(item.strip() for item in value.split(",") if item.strip())
+            items = tuple(item.strip() for item in value.split(",") if item.strip())
+            if not items:
+                # Most often a template's missing secret (API_KEYS=${KEY}): failing is
+                # safer than serving with writes open, as an empty list would mean.
+                raise PydanticCustomError(
+                    "empty_list",
+                    "is set but holds no value: give comma-separated values, or unset it",
+                )
+            return items
         return value
+
+    @model_validator(mode="after")
+    def _keys_are_consistent(self) -> Settings:
+        if self.api_read_keys and not self.api_keys:
+            raise PydanticCustomError(
+                "read_keys_alone",
+                "API_READ_KEYS is set but API_KEYS is not: anyone could write while reads "
+                "need a key; set API_KEYS too",
+            )
+        if self.api_keys_protect_reads and not self.api_keys:
+            raise PydanticCustomError(
+                "protect_reads_alone",
+                "API_KEYS_PROTECT_READS is true but API_KEYS is not set: "
+                "there is no key to ask for",
+            )
+        write_keys = {key.get_secret_value() for key in self.api_keys}
+        if any(key.get_secret_value() in write_keys for key in self.api_read_keys):
+            raise PydanticCustomError(
+                "key_in_both",
+                "a key is in both API_KEYS and API_READ_KEYS: a key either writes or only reads",
+            )
+        return self
+
+    @property
+    def reads_protected(self) -> bool:
+        """Whether ``/analytics`` needs a key: read keys exist, or API_KEYS_PROTECT_READS."""
+        return bool(self.api_read_keys) or self.api_keys_protect_reads
 
     @property
     def dead_letter_topic(self) -> str:
@@ -145,3 +202,20 @@ class Settings(BaseSettings):
         if self.kafka_bootstrap_servers is not None:
             return self.kafka_bootstrap_servers
         return f"127.0.0.1:{self.kafka_local_port}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; an invalid value is one line naming each variable.
+
+    Pydantic's own message would echo the value, which may be a secret, over several lines.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+            if error["loc"]
+            else error["msg"]
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shopstream.analytics import Analytics, Filters
+from shopstream.terminal import shown
 
 _CENT = Decimal("0.01")
 
@@ -26,10 +27,15 @@ def _scope(filters: Filters) -> str:
 
 
 def render(figures: Analytics, filters: Filters) -> RenderableType:
-    """Tables a manager reads: money rounded to the cent, shares as percentages."""
+    """Tables a manager reads: money rounded to the cent, shares as percentages.
+
+    Names are the tills' data: each is shown as literal text (``terminal.shown``).
+    """
     heading = Text.assemble(
         ("shopstream report", "bold"),
-        f" · {_scope(filters)} · {figures.tickets:,} tickets, {figures.products:,} product lines, "
+        " · ",
+        shown(_scope(filters)),
+        f" · {figures.tickets:,} tickets, {figures.products:,} product lines, "
         f"{figures.stores} stores",
     )
     if figures.tickets == 0:
@@ -47,7 +53,7 @@ def render(figures: Analytics, filters: Filters) -> RenderableType:
     categories.add_column("Share of revenue", justify="right")
     for name, share in figures.category_share.items():
         revenue = figures.category_revenue_share[name]
-        categories.add_row(name, f"{share:.1%}", f"{revenue:.1%}")
+        categories.add_row(shown(name), f"{share:.1%}", f"{revenue:.1%}")
 
     stores = Table(title="Stores")
     stores.add_column("Store", style="bold")
@@ -55,6 +61,6 @@ def render(figures: Analytics, filters: Filters) -> RenderableType:
     stores.add_column("Average ticket total", justify="right")
     for name, average_total in figures.average_ticket_total_by_store.items():
         average_price = figures.average_product_price_by_store.get(name, 0.0)
-        stores.add_row(name, money(average_price), money(average_total))
+        stores.add_row(shown(name), money(average_price), money(average_total))
 
     return Group(heading, averages, categories, stores)

@@ -100,10 +100,17 @@ def parse(messages: Sequence[Message], catalog: Catalog) -> tuple[list[Parsed], 
             tickets.append(Parsed(message, enrich(Ticket.model_validate_json(value), catalog)))
         except ValidationError as exc:
             reason = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)
             )
-            rejected.append(Rejected(message, f"not a valid ticket: {reason}"))
+            rejected.append(Rejected(message, f"not a valid ticket: {_printable(reason)}"))
     return tickets, rejected
+
+
+def _printable(text: str) -> str:
+    """``text`` with every control character escaped: a field named by a sender may hold
+    line breaks or terminal sequences, and the reason goes to logs and terminals."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def conflict_reason(ticket_id: str) -> str:

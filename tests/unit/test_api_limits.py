@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -106,3 +109,56 @@ def test_a_ticket_kafka_refuses_for_what_it_is_gets_a_4xx_not_a_503(
     assert response.status_code == 413
     assert "Message size too large" in response.json()["detail"]
     assert "retry-after" not in response.headers
+
+
+def test_a_body_that_stops_arriving_is_408_and_closes_the_connection() -> None:
+    publisher = FakePublisher()
+    app = create_app(Settings(request_body_timeout_s=0.2), publisher=publisher)
+    body = json.dumps(ticket("1")).encode()
+    started: list[dict[str, Any]] = []
+    answered: list[bytes] = []
+    first_chunk_sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal first_chunk_sent
+        if not first_chunk_sent:
+            first_chunk_sent = True
+            return {"type": "http.request", "body": body[:10], "more_body": True}
+        await asyncio.Event().wait()  # the rest never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+        else:
+            answered.append(message.get("body", b""))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/data",
+        "raw_path": b"/data",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+        "root_path": "",
+    }
+
+    async def serve() -> float:
+        async with app.router.lifespan_context(app):
+            began = time.monotonic()
+            # Before REQUEST_BODY_TIMEOUT_S the request waited for ever: fail, don't hang.
+            await asyncio.wait_for(app(scope, receive, send), 10)  # type: ignore[arg-type]
+            return time.monotonic() - began
+
+    took = asyncio.run(serve())
+    [start] = started
+    assert start["status"] == 408
+    assert (b"connection", b"close") in start["headers"]
+    assert b"0.2 s" in b"".join(answered)
+    assert 0.2 <= took < 5
+    assert publisher.published == []

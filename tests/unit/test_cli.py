@@ -44,7 +44,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.bootstrap_servers == "kafka-1:9092,kafka-2:9092"
     assert not settings.uses_local_broker
     assert settings.dead_letter_topic == "shop.dlq"
-    assert settings.database_url == "sqlite:///shop.db"
+    assert settings.database_url.get_secret_value() == "sqlite:///shop.db"
 
 
 def test_without_a_broker_address_the_local_broker_is_used(
@@ -74,3 +74,24 @@ def test_an_error_is_printed_whole_whatever_the_terminal(
     assert result.returncode == 2
     assert f"{database} takes one writer at a time: use --processes 1" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_error_is_one_line_whatever_the_width_and_shown_as_written(tmp_path: Path) -> None:
+    url = "mysql://[/b][link=https://evil.example]shop[/link]/" + "a-long-path-" * 12
+    env = {**os.environ, "DATABASE_URL": url, "COLUMNS": "40"}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()  # not hard-wrapped at 40 columns
+    assert line.startswith(f"error: DATABASE_URL='{url}' is not a store shopstream knows")
+    assert len(line) > 200
+
+
+def test_an_invalid_setting_is_one_line_naming_it_without_its_value(tmp_path: Path) -> None:
+    env = {**os.environ, "KAFKA_PARTITIONS": "0", "COLUMNS": "40"}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "error: invalid settings: KAFKA_PARTITIONS: Input should be greater than or equal to 1"
+    )

@@ -111,7 +111,7 @@ def test_environment_is_settings_shopstream_reads_with_valid_values(
         monkeypatch.setenv(key, value)
     settings = Settings()  # raises if a value is not valid
     services = compose["services"]
-    database = urlsplit(settings.database_url)
+    database = urlsplit(settings.database_url.get_secret_value())
     postgres = services["postgres"]["environment"]
     assert (database.hostname, database.username, database.password, database.path) == (
         "postgres",

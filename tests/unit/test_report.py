@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from shopstream.report import money, render
 from shopstream.stores import open_store
 from tests.analytics_data import EXPECTED, EXPECTED_BRUSSELS
 from tests.helpers import shopstream
+from tests.unit.storedata import enriched
 from tests.unit.test_analytics import CATEGORIES, _approx
 
 
@@ -62,3 +64,31 @@ def test_render_names_the_filter(tmp_path: Path) -> None:
     tally = open_store(str(tmp_path / "none.json")).tally(Filters())
     console.print(render(figures(tally, CATEGORIES), Filters(store="Ghent")))
     assert "store Ghent" in console.export_text()
+
+
+HOSTILE_NAMES = [
+    "[/b]",  # rich: MarkupError, the report crashed
+    "[link=https://evil.example]Click here[/link]",  # rich: a terminal hyperlink
+    # The same, written raw: the API refuses control characters, but a store written
+    # before that rule, or edited by hand, may hold them.
+    "\x1b]8;;https://evil.example\x1b\\Click\x1b]8;;\x1b\\",
+    "Shop :pile_of_poo:",  # rich: an emoji code
+]
+# Rich's own colours (FORCE_COLOR) are CSI "m" sequences: anything else came from a name.
+_RICH_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_store_name_is_shown_as_written_never_as_markup(name: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    store = open_store(url)
+    store.open()
+    store.add([enriched("1", store=name)])
+    store.close()
+    env = {**os.environ, "DATABASE_URL": url, "FORCE_COLOR": "1", "COLUMNS": "200"}
+    result = shopstream("report", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    shown = _RICH_STYLE.sub("", result.stdout)
+    assert "\x1b" not in shown  # no sequence of the name's own reached the terminal
+    assert name.replace("\x1b", "\\x1b") in shown

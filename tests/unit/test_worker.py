@@ -80,6 +80,16 @@ def test_messages_that_are_not_tickets_are_dead_lettered_with_their_reason(
     assert consumer.marked == batch
 
 
+def test_a_reason_naming_a_field_the_sender_chose_holds_no_control_character(
+    worker: Worker, letters: FakeDeadLetters
+) -> None:
+    body = {**ticket("x"), "\x1b[31mred\nFAKE LOG LINE": 1}
+    worker.handle([message(json.dumps(body).encode(), 0)])
+    [reason] = letters.reasons().values()
+    assert "\\x1b[31mred\\nFAKE LOG LINE" in reason
+    assert reason.isprintable()
+
+
 def test_a_store_that_is_down_gets_the_batch_again_and_nothing_is_marked(
     worker: Worker, store: MemoryStore, consumer: FakeConsumer, letters: FakeDeadLetters
 ) -> None:

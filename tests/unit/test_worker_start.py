@@ -21,7 +21,7 @@ def test_a_store_held_by_another_worker_stops_this_one_at_once(tmp_path: Path) -
     settings = Settings(database_url=str(path))
     worker = Worker(
         settings,
-        open_store(settings.database_url),
+        open_store(settings.database_url.get_secret_value()),
         Catalog.load(),
         FakeConsumer(),
         FakeDeadLetters(),

@@ -11,14 +11,16 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, dashboard, health, tickets
+from shopstream.api import analytics, body, dashboard, docs, health, tickets
+from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
 from shopstream.catalog import Catalog
-from shopstream.config import Settings
+from shopstream.config import Settings, load_settings
 from shopstream.errors import (
     BackpressureError,
     ConfigurationError,
@@ -69,16 +71,24 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         lifespan=lifespan,
         # No OpenTelemetry provider is configured here; checking for one costs every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # FastAPI's pages load from a CDN; docs.py serves its own
+        redoc_url=None,
     )
     app.state.settings = settings
-    app.state.store = open_store(settings.database_url)
+    app.state.store = open_store(settings.database_url.get_secret_value())
     app.state.catalog = Catalog.load(settings.categories_file)
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
     writes = [Depends(write_access)] if settings.api_keys else []
-    reads = [Depends(read_access)] if settings.api_keys and settings.api_keys_protect_reads else []
-    app.include_router(tickets.router, dependencies=writes, responses=_refusal(writes))
+    reads = [Depends(read_access)] if settings.reads_protected else []
+    write_refusals = _refusal(writes)
+    if writes and settings.api_read_keys:
+        write_refusals[403] = {"description": "The key sent may only read (API_READ_KEYS)"}
+    app.include_router(
+        tickets.router, dependencies=writes, responses={**body.REFUSALS, **write_refusals}
+    )
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(dashboard.router)
+    app.include_router(docs.router)
     app.include_router(health.router)
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
@@ -92,6 +102,15 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    if settings.api_allowed_hosts:
+        # Behind DNS rebinding, a page on another site reaches this API under its own
+        # host name: only the names listed here are answered (400 otherwise).
+        app.add_middleware(
+            TrustedHostMiddleware,
+            allowed_hosts=list(settings.api_allowed_hosts),
+            www_redirect=False,
+        )
+    app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer
     document_models(app, Ticket)
     return app
 
@@ -138,4 +157,4 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def app_from_environment() -> FastAPI:
     """The uvicorn factory: settings from the environment, read when the server starts."""
-    return create_app(Settings())
+    return create_app(load_settings())

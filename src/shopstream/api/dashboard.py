@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
-_STATIC = Path(str(resources.files("shopstream.api").joinpath("static")))
+STATIC = Path(str(resources.files("shopstream.api").joinpath("static")))
 
 
 def _plotly_js() -> Path:
@@ -20,17 +20,17 @@ def _plotly_js() -> Path:
 
 @router.get("/dashboard")
 def dashboard() -> FileResponse:
-    return FileResponse(_STATIC / "dashboard.html", media_type="text/html")
+    return FileResponse(STATIC / "dashboard.html", media_type="text/html")
 
 
 @router.get("/dashboard/dashboard.js")
 def dashboard_js() -> FileResponse:
-    return FileResponse(_STATIC / "dashboard.js", media_type="text/javascript")
+    return FileResponse(STATIC / "dashboard.js", media_type="text/javascript")
 
 
 @router.get("/dashboard/dashboard.css")
 def dashboard_css() -> FileResponse:
-    return FileResponse(_STATIC / "dashboard.css", media_type="text/css")
+    return FileResponse(STATIC / "dashboard.css", media_type="text/css")
 
 
 @router.get("/dashboard/plotly.min.js")

@@ -1,37 +1,57 @@
-"""Optional API keys: with ``API_KEYS`` set, writes (and, if asked, reads) need a Bearer key."""
+"""API keys with two roles: ``API_KEYS`` write (and read), ``API_READ_KEYS`` only read.
+
+Without write keys, writes are open; reads need a key when ``API_READ_KEYS`` is set or
+``API_KEYS_PROTECT_READS`` is true (``Settings.reads_protected``). A read key sent to a
+write route is refused with 403: it is known, but not allowed to post tickets.
+"""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
+from enum import Enum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from shopstream.config import Settings
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from API_KEYS")
+_bearer = HTTPBearer(auto_error=False, description="A key from API_KEYS or API_READ_KEYS")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def authorised(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
-    """Whether the request may pass: no keys configured, or one of them given.
+class Role(Enum):
+    NONE = "none"
+    READ = "read"
+    WRITE = "write"
 
-    Every key is compared, each in constant time, so the answer's timing says nothing
-    about which key, or how much of one, was right.
+
+def _matches(given: bytes, keys: Iterable[SecretStr]) -> bool:
+    """Whether ``given`` is one of ``keys``; every key is compared, each in constant time.
+
+    So the answer's timing says nothing about which key, or how much of one, was right.
     """
-    if not settings.api_keys:
-        return True
-    if credentials is None:
-        return False
-    given = credentials.credentials.encode()
     matched = False
-    for key in settings.api_keys:
+    for key in keys:
         matched |= hmac.compare_digest(given, key.get_secret_value().encode())
     return matched
 
 
-def _refuse() -> HTTPException:
+def role(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> Role:
+    """What the key sent may do (``NONE``: no key, or not one of ours)."""
+    if credentials is None:
+        return Role.NONE
+    given = credentials.credentials.encode()
+    writes = _matches(given, settings.api_keys)
+    reads = _matches(given, settings.api_read_keys)
+    if writes:
+        return Role.WRITE
+    return Role.READ if reads else Role.NONE
+
+
+def _unauthorised() -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         detail="a valid API key is needed: send the header 'Authorization: Bearer <key>'",
@@ -41,12 +61,17 @@ def _refuse() -> HTTPException:
 
 async def write_access(request: Request, credentials: Credentials) -> None:
     """Guards the ticket routes when API_KEYS is set."""
-    if not authorised(request.app.state.settings, credentials):
-        raise _refuse()
+    granted = role(request.app.state.settings, credentials)
+    if granted is Role.READ:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="this key may only read: posting tickets needs a key from API_KEYS",
+        )
+    if granted is not Role.WRITE:
+        raise _unauthorised()
 
 
 async def read_access(request: Request, credentials: Credentials) -> None:
-    """Guards the analytics routes when API_KEYS_PROTECT_READS is set too."""
-    settings: Settings = request.app.state.settings
-    if settings.api_keys_protect_reads and not authorised(settings, credentials):
-        raise _refuse()
+    """Guards the analytics routes when reads are protected: any of our keys may read."""
+    if role(request.app.state.settings, credentials) is Role.NONE:
+        raise _unauthorised()

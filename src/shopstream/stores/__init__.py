@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shopstream.errors import ConfigurationError
+from shopstream.secret_url import mask
 from shopstream.stores.base import Added, Store
 from shopstream.stores.jsonfile import JsonFileStore
 from shopstream.stores.sqlite import SqliteStore
@@ -30,7 +31,7 @@ def open_store(database_url: str) -> Store:
     if database_url.endswith(".json") and "://" not in database_url:
         return JsonFileStore(Path(database_url))
     raise ConfigurationError(
-        f"DATABASE_URL={database_url!r} is not a store shopstream knows: "
+        f"DATABASE_URL={mask(database_url)!r} is not a store shopstream knows: "
         "use a path ending in .json (e.g. database.json), sqlite:///path/to/file.db "
         "or postgresql://user:password@host:5432/database"
     )

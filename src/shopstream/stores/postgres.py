@@ -18,8 +18,9 @@ from contextlib import contextmanager
 import psycopg
 
 from shopstream.analytics import Filters, Tally
-from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
+from shopstream.errors import ConfigurationError, StoreError, StoreUnavailable, TicketRefused
 from shopstream.models import EnrichedTicket, purchase
+from shopstream.secret_url import mask, scrub
 from shopstream.stores.base import Added
 from shopstream.stores.rollup import read_tally, rollup
 from shopstream.stores.sql import STORED_PURCHASES, purchases
@@ -127,7 +128,16 @@ class PostgresStore:
                 self.url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT_S
             )
         except psycopg.Error as exc:
-            raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
+            # libpq's message may quote the part of the URL it could not parse, password
+            # and all; the original exception is not chained, so no traceback shows it.
+            reason = scrub(str(exc), self.url)
+            if isinstance(exc, psycopg.ProgrammingError):  # the URL itself: waiting won't help
+                raise ConfigurationError(
+                    f"DATABASE_URL is not a valid PostgreSQL URL: {reason}"
+                ) from None
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {mask(self.url)}: {reason}"
+            ) from None
 
     def open(self) -> None:
         db = self._connect(autocommit=False)

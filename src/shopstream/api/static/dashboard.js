@@ -31,6 +31,12 @@ function money(value) {
   return value.toFixed(2);
 }
 
+// Plotly renders a subset of HTML in labels and hover text (<b>, <br>, <a href>): a
+// store or category name is escaped so that it shows as written, and only so.
+function literal(name) {
+  return name.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
 function showKpi(id, value, text) {
   const element = document.getElementById(id);
   element.dataset.value = String(value);
@@ -48,7 +54,7 @@ function rememberStores(figures) {
 function bars(id, title, byStore, axisTitle) {
   const stores = Object.keys(byStore);
   Plotly.react(id, [{
-    type: "bar", x: stores, y: stores.map((s) => byStore[s]),
+    type: "bar", x: stores.map(literal), y: stores.map((s) => byStore[s]),
     text: stores.map((s) => money(byStore[s])), textposition: "auto", marker: { color: "#c8102e" },
   }], layout(title, { yaxis: { rangemode: "tozero", title: { text: axisTitle } } }), plotConfig);
 }
@@ -68,7 +74,7 @@ function render(figures, timeline) {
 
   const categories = Object.keys(figures.category_share);
   Plotly.react("chart-category-share", [{
-    type: "pie", hole: 0.45, sort: false, labels: categories,
+    type: "pie", hole: 0.45, sort: false, labels: categories.map(literal),
     values: categories.map((c) => figures.category_share[c]), textinfo: "label+percent",
   }], layout("Share of products per category"), plotConfig);
   bars("chart-ticket-total-by-store", "Average ticket total per store",
@@ -84,15 +90,19 @@ function render(figures, timeline) {
   }), plotConfig);
 }
 
-// With API_KEYS_PROTECT_READS the figures need a key: asked for once, kept in this browser.
+// When reads are protected the figures need a key (a read key from API_READ_KEYS is
+// enough): asked for once, kept in this tab's sessionStorage only, so it is gone when the
+// tab closes. A key an older page left in localStorage is removed from disk.
+const KEY_NAME = "shopstream-api-key";
+localStorage.removeItem(KEY_NAME);
 const keyInput = document.getElementById("api-key");
 keyInput.addEventListener("change", () => {
-  localStorage.setItem("shopstream-api-key", keyInput.value);
+  sessionStorage.setItem(KEY_NAME, keyInput.value);
   refresh();
 });
 
 async function fetchJson(path) {
-  const key = localStorage.getItem("shopstream-api-key");
+  const key = sessionStorage.getItem(KEY_NAME);
   const headers = key ? { Authorization: `Bearer ${key}` } : {};
   const response = await fetch(path, { headers });
   if (response.status === 401) keyInput.hidden = false;

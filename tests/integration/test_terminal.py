@@ -1,0 +1,49 @@
+"""The commands' output with hostile data in it, against the real broker and store."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from shopstream.config import Settings
+from shopstream.kafka.admin import ensure_topics
+from shopstream.kafka.broker import LocalBroker
+from tests.helpers import shopstream
+from tests.integration.conftest import pipeline_env
+
+pytestmark = pytest.mark.integration
+
+# Rich's own colours (FORCE_COLOR) are CSI "m" sequences: anything else came from the data.
+_RICH_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+KEY = "[/b]"  # rich: MarkupError, `dlq list` crashed
+REASON = "not a valid ticket: [link=https://evil.example]details[/link]"
+VALUE = "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ :pile_of_poo:"
+
+
+def test_dlq_list_shows_every_letter_as_written(kafka: LocalBroker, tmp_path: Path) -> None:
+    env = pipeline_env(kafka.bootstrap_servers, str(tmp_path / "database.json"))
+    settings = Settings(
+        kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], kafka_topic=env["KAFKA_TOPIC"]
+    )
+    ensure_topics(settings)
+    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    headers: dict[str, str | bytes | None] = {
+        "dlq.reason": REASON,
+        "dlq.topic": "[bold]t",
+        "dlq.partition": "0",
+        "dlq.offset": "7",
+    }
+    producer.produce(settings.dead_letter_topic, VALUE.encode(), KEY.encode(), headers=headers)
+    assert producer.flush(10) == 0
+
+    result = shopstream(
+        "dlq", "list", env={**env, "FORCE_COLOR": "1", "COLUMNS": "250"}, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    shown = _RICH_STYLE.sub("", result.stdout)
+    assert "\x1b" not in shown  # no sequence of the letter's own reached the terminal
+    for text in (KEY, REASON, "[bold]t[0]@7", VALUE.replace("\x1b", "\\x1b")):
+        assert text in shown
