@@ -34,8 +34,10 @@ _ALLOWED_TRIMMED = rf"\A[^{FORBIDDEN_CHARACTERS}]*\z"
 # The same rule on the text as sent, for the OpenAPI schema (and so for clients and fuzzers):
 # white space around, at least one visible character, nothing forbidden in between.
 _VISIBLE = rf"[^{FORBIDDEN_CHARACTERS}{_WHITE_SPACE}]"
+# Its length too: JSON Schema's maxLength would count the white space around.
 _ALLOWED_AS_SENT = (
-    rf"^[{_WHITE_SPACE}]*{_VISIBLE}(?:[^{FORBIDDEN_CHARACTERS}]*{_VISIBLE})?[{_WHITE_SPACE}]*$"
+    rf"^[{_WHITE_SPACE}]*{_VISIBLE}"
+    rf"(?:[^{FORBIDDEN_CHARACTERS}]{{0,{MAX_TEXT_LENGTH - 2}}}{_VISIBLE})?[{_WHITE_SPACE}]*$"
 )
 TEXT_RULE = (
     f"text of 1 to {MAX_TEXT_LENGTH} characters once trimmed, "
@@ -43,9 +45,16 @@ TEXT_RULE = (
 )
 
 # An integer id is stored as its decimal text, so it is bounded like text: at most
-# MAX_TEXT_LENGTH characters, the minus sign included.
+# MAX_TEXT_LENGTH characters, the minus sign included. JSON knows no integers apart from
+# other numbers (JSON Schema's "integer" admits 7.0), so a whole number written with a
+# fraction is that integer, as far as a float spells it exactly (2**53).
 _MAX_ID = 10**MAX_TEXT_LENGTH - 1
 _MIN_ID = -(10 ** (MAX_TEXT_LENGTH - 1) - 1)
+_EXACT_FLOAT = 2**53
+
+
+def _whole(value: float) -> int:
+    return int(value)
 
 
 def _text_schema() -> core_schema.CoreSchema:
@@ -68,19 +77,23 @@ def _text_schema() -> core_schema.CoreSchema:
 _IDENTIFIER = core_schema.no_info_after_validator_function(
     str,
     core_schema.union_schema(
-        [_text_schema(), core_schema.int_schema(strict=True, ge=_MIN_ID, le=_MAX_ID)],
+        [
+            _text_schema(),
+            core_schema.int_schema(strict=True, ge=_MIN_ID, le=_MAX_ID),
+            core_schema.no_info_after_validator_function(
+                _whole,
+                core_schema.float_schema(
+                    strict=True, multiple_of=1.0, ge=-_EXACT_FLOAT, le=_EXACT_FLOAT
+                ),
+            ),
+        ],
         custom_error_type="identifier_type",
         custom_error_message=(
             f"must be an integer of at most {MAX_TEXT_LENGTH} characters in decimal, or {TEXT_RULE}"
         ),
     ),
 )
-_TEXT_JSON_SCHEMA = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": MAX_TEXT_LENGTH,
-    "pattern": _ALLOWED_AS_SENT,
-}
+_TEXT_JSON_SCHEMA = {"type": "string", "pattern": _ALLOWED_AS_SENT}
 
 Identifier = Annotated[
     str,
