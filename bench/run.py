@@ -381,6 +381,12 @@ class Bench:
                         [result[f"{query} first"]],
                     ),
                 )
+            rotating = f"{million.ROTATING_STORES} stores in turn"
+            self.add(
+                Figure(
+                    f"GET /analytics at 1,000,000, {label}, {rotating}", "ms", [result[rotating]]
+                )
+            )
 
     def memory(self) -> None:
         for role, target in (("api", "≤ 150"), ("worker", "")):
