@@ -13,7 +13,7 @@ from typing import Annotated
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema, WithJsonSchema
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 MAX_PRODUCTS_PER_TICKET = 1000
 MAX_PRICE = 1_000_000
@@ -54,6 +54,9 @@ _EXACT_FLOAT = 2**53
 
 
 def _whole(value: float) -> int:
+    # Exactly whole: pydantic's multiple_of tolerates a rounding error, and -8e-22 is no id.
+    if not value.is_integer():
+        raise PydanticCustomError("not_whole", "not a whole number")
     return int(value)
 
 
@@ -82,9 +85,7 @@ _IDENTIFIER = core_schema.no_info_after_validator_function(
             core_schema.int_schema(strict=True, ge=_MIN_ID, le=_MAX_ID),
             core_schema.no_info_after_validator_function(
                 _whole,
-                core_schema.float_schema(
-                    strict=True, multiple_of=1.0, ge=-_EXACT_FLOAT, le=_EXACT_FLOAT
-                ),
+                core_schema.float_schema(strict=True, ge=-_EXACT_FLOAT, le=_EXACT_FLOAT),
             ),
         ],
         custom_error_type="identifier_type",
