@@ -125,6 +125,10 @@ class JsonView:
             if line.kind is Kind.CLOSING:
                 return
             if line.kind is Kind.UNREADABLE:
+                if not line.ended:
+                    # Being written, as the writer appends: read it whole next time. Reading
+                    # on would take the rest of it, arriving meanwhile, for another line.
+                    return
                 pending = line
                 continue
             self._take(file, line)
