@@ -24,7 +24,7 @@ from confluent_kafka import Producer
 from tests.helpers import free_port, wait_for
 from tests.postgres import PostgresServer
 
-from bench import ceilings, endtoend, million, profile
+from bench import ceilings, endtoend, million, pyspy
 from bench.figures import Figure, source_commit, write_results
 from bench.stack import (
     BENCH,
@@ -37,7 +37,7 @@ from bench.stack import (
     cpu_seconds,
     wrk,
 )
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from shopstream.stress import seed_ticket
 
 RUNS = 3
@@ -92,11 +92,11 @@ class Bench:
     def profiled(self, name: str, pid: int, seconds: int) -> Callable[[], None]:
         """Sample ``pid`` now; the returned call waits and summarises it into RESULTS.md."""
         raw = BENCH / "results" / f"{self.day}-{name}.txt"
-        sampler = profile.record(pid, seconds, raw)
+        sampler = pyspy.record(pid, seconds, raw)
 
         def finish() -> None:
             sampler.wait()
-            self.profiles.append(profile.summary(name, raw))
+            self.profiles.append(pyspy.summary(name, raw))
 
         return finish
 
@@ -195,8 +195,8 @@ class Bench:
         spent per ticket at 64 connections, against the machine's cores.
         """
         for name, app in (
-            ("bare handler", "bench.ceiling:bare_app"),
-            ("validate only", "bench.ceiling:validate_app"),
+            ("bare handler", "bench.reference_apps:bare_app"),
+            ("validate only", "bench.reference_apps:validate_app"),
         ):
             s = self.stack()
             s.start_api(app)

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx2
 from tests.helpers import free_port, wait_for
 
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from shopstream.stores import open_store
 
 BENCH = Path(__file__).resolve().parent

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from shopstream.config import SECTIONS, Settings, env_name
 from shopstream.stress import seed_ticket
 
 T = TypeVar("T")
@@ -80,3 +81,26 @@ def assert_seed_figures(figures: dict[str, Any], tickets: int = 1000) -> None:
         "Other": 0.0,
     }
     assert figures["average_product_price"] == 1.5
+
+
+def settings_from(**environment: object) -> Settings:
+    """Settings from environment variable names, as a user gives them: ``API_KEYS="a,b"``.
+
+    Each goes to its section by its name; what is not given takes its default (the tests'
+    environment holds none of shopstream's variables).
+    """
+    by_name = {
+        env_name(section, field): (key, field)
+        for key, section in SECTIONS.items()
+        for field in section.model_fields
+    }
+    sections: dict[str, dict[str, object]] = {}
+    top: dict[str, object] = {}
+    for name, value in environment.items():
+        if name == "LOG_LEVEL":
+            top["log_level"] = value
+            continue
+        key, field = by_name[name]
+        sections.setdefault(key, {})[field] = value
+    built = {key: SECTIONS[key].model_validate(fields) for key, fields in sections.items()}
+    return Settings.model_validate({**built, **top})

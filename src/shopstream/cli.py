@@ -15,20 +15,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
-from shopstream import dlq
 from shopstream.analytics import Filters, figures
 from shopstream.catalog import Catalog
 from shopstream.config import Settings, load_settings
 from shopstream.errors import ShopstreamError
-from shopstream.kafka.admin import admin_config, broker_answers
-from shopstream.kafka.config import check_security
+from shopstream.kafka import deadletters
+from shopstream.kafka.admin import broker_answers
+from shopstream.kafka.config import check_security, client_config
 from shopstream.kafka.consumer import BatchConsumer
-from shopstream.kafka.deadletter import DeadLetters
+from shopstream.kafka.deadletters import DeadLetters
+from shopstream.localkafka import local_kafka
 from shopstream.report import render as render_report
 from shopstream.stores import open_store
 from shopstream.terminal import console as plain_console
 from shopstream.terminal import shown
-from shopstream.up import local_broker, run_pipeline, run_workers
+from shopstream.up import run_pipeline, run_workers
 from shopstream.worker import Worker
 
 app = typer.Typer(
@@ -76,12 +77,12 @@ def api(
     uvicorn.run(
         "shopstream.api.app:app_from_environment",
         factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers or settings.api_workers,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        workers=workers or settings.api.workers,
         log_config=None,
         access_log=False,
-        limit_concurrency=settings.api_max_connections,
+        limit_concurrency=settings.api.max_connections,
     )
 
 
@@ -99,19 +100,19 @@ def worker(
     that crashes is started again.
     """
     settings = _settings()
-    count = processes or settings.worker_processes
+    count = processes or settings.worker.processes
     if count > 1:
-        if settings.database_url.get_secret_value().endswith(".json"):
+        if settings.store.database_url.get_secret_value().endswith(".json"):
             errors.print(
-                f"{settings.database_url} takes one writer at a time: use --processes 1, "
+                f"{settings.store.database_url} takes one writer at a time: use --processes 1, "
                 "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
             )
             raise typer.Exit(2)
         raise typer.Exit(run_workers(count))
     the_worker = Worker(
         settings,
-        open_store(settings.database_url.get_secret_value()),
-        Catalog.load(settings.categories_file),
+        open_store(settings.store.database_url.get_secret_value()),
+        Catalog.load(settings.store.categories_file),
         BatchConsumer(settings),
         DeadLetters(settings),
     )
@@ -133,8 +134,8 @@ def stress(
     from shopstream.stress import run_stress  # aiohttp takes 0.15 s to load; only this needs it
 
     settings = _settings()
-    target = url or f"http://{settings.api_host}:{settings.api_port}/data"
-    store = open_store(settings.database_url.get_secret_value())
+    target = url or f"http://{settings.api.host}:{settings.api.port}/data"
+    store = open_store(settings.store.database_url.get_secret_value())
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -160,7 +161,8 @@ def stress(
     if result.missing:
         errors.print(
             shown(
-                f"{len(result.missing)} accepted tickets are not in {settings.database_url}", "red"
+                f"{len(result.missing)} accepted tickets are not in {settings.store.database_url}",
+                "red",
             )
         )
     if not result.ok:
@@ -185,8 +187,8 @@ def report(
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
     )
-    tally = open_store(settings.database_url.get_secret_value()).tally(filters)
-    result = figures(tally, Catalog.load(settings.categories_file).categories)
+    tally = open_store(settings.store.database_url.get_secret_value()).tally(filters)
+    result = figures(tally, Catalog.load(settings.store.categories_file).categories)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
@@ -224,7 +226,7 @@ def kafka_start(
     settings = _settings()
     # SIGTERM as Ctrl-C: a start stopped before its broker answers takes the JVM down with it.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    broker = local_broker(settings, sasl=sasl, brokers=brokers, tls=tls)
+    broker = local_kafka(settings, sasl=sasl, brokers=brokers, tls=tls)
     if not settings.uses_local_broker and not (sasl or tls):
         console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")
         return
@@ -251,7 +253,7 @@ def kafka_start(
 @kafka_app.command("stop")
 def kafka_stop() -> None:
     """Stop the local broker gracefully."""
-    stopped = local_broker(_settings()).stop()
+    stopped = local_kafka(_settings()).stop()
     console.print("kafka stopped" if stopped else "kafka was not running")
 
 
@@ -259,8 +261,8 @@ def kafka_stop() -> None:
 def kafka_status() -> None:
     """Exit 0 only if a broker answers at the configured address."""
     settings = _settings()
-    broker = local_broker(settings)
-    if broker_answers(admin_config(settings)):
+    broker = local_kafka(settings)
+    if broker_answers(client_config(settings, "status")):
         pid = broker.pid() if settings.uses_local_broker else None
         console.print(
             f"kafka answers at {settings.bootstrap_servers}" + (f" (pid {pid})" if pid else "")
@@ -275,7 +277,7 @@ def dlq_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per letter.")] = False,
 ) -> None:
     """Every dead-lettered message: where it came from and why it was refused."""
-    letters = dlq.list_letters(_settings())
+    letters = deadletters.list_letters(_settings())
     if as_json:
         for letter in letters:
             sys.stdout.write(json.dumps(dataclasses.asdict(letter)) + "\n")
@@ -298,8 +300,8 @@ def dlq_list(
 def dlq_replay() -> None:
     """Send the letters not replayed before back to the ticket topic (after a fix)."""
     settings = _settings()
-    sent = dlq.replay(settings)
-    console.print(f"replayed {sent} dead letters to {settings.kafka_topic}")
+    sent = deadletters.replay(settings)
+    console.print(f"replayed {sent} dead letters to {settings.kafka.topic}")
 
 
 def main() -> None:

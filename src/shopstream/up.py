@@ -18,66 +18,11 @@ from collections.abc import Mapping
 from typing import IO
 
 from shopstream.config import Settings
-from shopstream.errors import ConfigurationError
-from shopstream.kafka.broker import LocalBroker, SaslListener, TlsListener
-from shopstream.kafka.cluster import LocalCluster
+from shopstream.localkafka import LocalCluster, local_kafka
 
 log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 20.0
-
-
-LocalKafka = LocalBroker | LocalCluster
-
-
-def local_broker(
-    settings: Settings, sasl: bool = False, brokers: int | None = None, tls: bool = False
-) -> LocalKafka:
-    """The local Kafka: one node, or ``brokers`` (KAFKA_LOCAL_BROKERS) nodes in a quorum.
-
-    Without a count, a state directory already holding a cluster's nodes is that cluster,
-    so ``kafka stop`` and ``status`` find what ``kafka start --brokers 3`` started.
-    With ``sasl``, a SASL port for KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD too; with
-    ``tls``, an SSL port for clients with a certificate of the broker's CA, and with both,
-    a SASL_SSL port.
-    """
-    listener = None
-    if sasl:
-        password = settings.kafka_sasl_password
-        if not settings.kafka_sasl_username or password is None:
-            raise ConfigurationError(
-                "a SASL listener needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: "
-                "the user it accepts"
-            )
-        listener = SaslListener(
-            settings.kafka_local_sasl_port,
-            settings.kafka_sasl_username,
-            password.get_secret_value(),
-        )
-    tls_listener = (
-        TlsListener(settings.kafka_local_ssl_port, settings.kafka_local_sasl_ssl_port)
-        if tls
-        else None
-    )
-    size = brokers or settings.kafka_local_brokers
-    if brokers is None and size == 1:
-        size = max(1, len(list(settings.kafka_state_dir.glob("node-*"))))
-    if size > 1:
-        return LocalCluster(
-            state_dir=settings.kafka_state_dir,
-            size=size,
-            port=settings.kafka_local_port,
-            controller_port=settings.kafka_local_controller_port,
-            sasl=listener,
-            tls=tls_listener,
-        )
-    return LocalBroker(
-        state_dir=settings.kafka_state_dir,
-        port=settings.kafka_local_port,
-        controller_port=settings.kafka_local_controller_port,
-        sasl=listener,
-        tls=tls_listener,
-    )
 
 
 def _relay(name: str, stream: IO[bytes]) -> None:
@@ -121,7 +66,7 @@ def run_pipeline(settings: Settings) -> int:
     # and a shell may start `up` in the background with SIGINT ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
-    broker = local_broker(settings) if settings.uses_local_broker else None
+    broker = local_kafka(settings) if settings.uses_local_broker else None
     started_broker = broker.start() if broker else False
     if broker and not started_broker:
         log.info("kafka broker already running at %s", broker.bootstrap_servers)
@@ -137,11 +82,11 @@ def run_pipeline(settings: Settings) -> int:
     log.info(
         "shopstream up: POST tickets to http://%s:%d/data (API docs at /docs), stored in %s; "
         "Kafka at %s, topic %s. Ctrl-C stops everything.",
-        settings.api_host,
-        settings.api_port,
-        settings.database_url,
+        settings.api.host,
+        settings.api.port,
+        settings.store.database_url,
         settings.bootstrap_servers,
-        settings.kafka_topic,
+        settings.kafka.topic,
     )
     status = 0
     try:

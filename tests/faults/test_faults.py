@@ -17,7 +17,7 @@ import httpx2
 import pytest
 from confluent_kafka import Producer
 
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from tests.faults.harness import Load, Verdict, finish, let_some_through
 from tests.helpers import shopstream, ticket, wait_for
 from tests.integration.conftest import MakePipeline, Pipeline

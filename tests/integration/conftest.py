@@ -20,7 +20,7 @@ from typing import Protocol
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker, SaslListener, TlsListener
+from shopstream.localkafka.broker import LocalBroker, SaslListener, TlsListener
 from shopstream.stores import Store, open_store
 from tests.helpers import free_port, wait_for
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from shopstream.kafka.cluster import LocalCluster
+from shopstream.localkafka.cluster import LocalCluster
 from tests.faults.harness import Load, finish, let_some_through
 from tests.helpers import free_port, wait_for
 from tests.integration.conftest import LIBS, MakePipeline

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from tests.helpers import ticket, wait_for
 from tests.integration.conftest import MakePipeline, Pipeline
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from shopstream.errors import BrokerError
-from shopstream.kafka.broker import LocalBroker
-from shopstream.kafka.cluster import PORT_STEP
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.localkafka.cluster import PORT_STEP
 from tests.helpers import free_port, shopstream, wait_for
 from tests.integration.conftest import LIBS, SASL_PASSWORD, SASL_USER
 

@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from shopstream.kafka.admin import broker_answers
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from tests.helpers import SEED_TICKET
 from tests.integration.conftest import SASL_PASSWORD, SASL_USER, MakePipeline
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from tests.helpers import free_port, ticket, wait_for
 from tests.integration.conftest import pipeline_env
 from tests.postgres import PostgresServer

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from tests.helpers import shopstream
 from tests.integration.conftest import pipeline_env
 
@@ -26,7 +26,9 @@ VALUE = "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ :pile_of_poo:"
 def test_dlq_list_shows_every_letter_as_written(kafka: LocalBroker, tmp_path: Path) -> None:
     env = pipeline_env(kafka.bootstrap_servers, str(tmp_path / "database.json"))
     settings = Settings(
-        kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], kafka_topic=env["KAFKA_TOPIC"]
+        kafka=KafkaSettings(
+            bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], topic=env["KAFKA_TOPIC"]
+        )
     )
     ensure_topics(settings)
     producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
@@ -36,7 +38,9 @@ def test_dlq_list_shows_every_letter_as_written(kafka: LocalBroker, tmp_path: Pa
         "dlq.partition": "0",
         "dlq.offset": "7",
     }
-    producer.produce(settings.dead_letter_topic, VALUE.encode(), KEY.encode(), headers=headers)
+    producer.produce(
+        settings.kafka.dead_letter_topic, VALUE.encode(), KEY.encode(), headers=headers
+    )
     assert producer.flush(10) == 0
 
     result = shopstream(

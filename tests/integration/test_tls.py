@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker
-from shopstream.kafka.tls import TlsFiles
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.localkafka.tls import TlsFiles
 from tests.helpers import ticket
 from tests.integration.conftest import SASL_PASSWORD, SASL_USER, MakePipeline
 

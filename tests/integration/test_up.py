@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker
+from shopstream.localkafka.broker import LocalBroker
 from tests.helpers import assert_seed_figures, free_port, shopstream, wait_for
 from tests.integration.conftest import LIBS
 

@@ -9,7 +9,7 @@ from confluent_kafka import Message
 
 from shopstream.analytics import Filters, Tally
 from shopstream.errors import PublishError, StoreError, StoreUnavailable, TicketRefused
-from shopstream.kafka.deadletter import Rejected
+from shopstream.kafka.deadletters import Rejected
 from shopstream.models import EnrichedTicket, purchase
 from shopstream.stores import Added
 

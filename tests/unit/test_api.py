@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.config import Settings
+from shopstream.config import ApiSettings, Settings
 from shopstream.errors import BackpressureError, PublishError
 from tests.helpers import SEED_TICKET, ticket
 
@@ -41,7 +41,7 @@ def publisher() -> FakePublisher:
 
 @pytest.fixture
 def client(publisher: FakePublisher) -> Iterator[TestClient]:
-    app = create_app(Settings(batch_max_tickets=5), publisher=publisher)
+    app = create_app(Settings(api=ApiSettings(batch_max_tickets=5)), publisher=publisher)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.config import Settings
+from shopstream.config import Settings, StoreSettings
 from shopstream.stores import JsonFileStore
 from tests.analytics_data import (
     EXPECTED,
@@ -26,7 +26,9 @@ from tests.unit.test_api import FakePublisher
 
 @pytest.fixture
 def client(store_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=store_url), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=store_url)), publisher=FakePublisher()
+    )
     with TestClient(app) as test_client:
         yield test_client
 
@@ -96,7 +98,9 @@ def test_a_store_that_is_down_answers_503_without_its_details(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     unreachable = "postgresql://shop:hunter2@127.0.0.1:1/shop"
-    app = create_app(Settings(database_url=unreachable), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=unreachable)), publisher=FakePublisher()
+    )
     with TestClient(app) as down:
         response = down.get("/analytics")
     assert response.status_code == 503
@@ -115,7 +119,9 @@ def test_a_json_store_line_the_figures_cannot_use_is_503_naming_it(tmp_path: Pat
     lines = path.read_text().split("\n")
     lines[2] = lines[2].replace('"price":1.5', '"price":"1.5"', 1)
     path.write_text("\n".join(lines))
-    app = create_app(Settings(database_url=str(path)), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=str(path))), publisher=FakePublisher()
+    )
     with TestClient(app) as client:
         response = client.get("/analytics")
     assert response.status_code == 503
@@ -125,6 +131,8 @@ def test_a_json_store_line_the_figures_cannot_use_is_503_naming_it(tmp_path: Pat
 def test_a_sqlite_file_that_is_not_a_database_is_503(tmp_path: Path) -> None:
     path = tmp_path / "shop.db"
     path.write_bytes(b"not a database" * 100)
-    app = create_app(Settings(database_url=f"sqlite:///{path}"), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=f"sqlite:///{path}")), publisher=FakePublisher()
+    )
     with TestClient(app) as client:
         assert client.get("/analytics").status_code == 503

@@ -43,8 +43,8 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings()
     assert settings.bootstrap_servers == "kafka-1:9092,kafka-2:9092"
     assert not settings.uses_local_broker
-    assert settings.dead_letter_topic == "shop.dlq"
-    assert settings.database_url.get_secret_value() == "sqlite:///shop.db"
+    assert settings.kafka.dead_letter_topic == "shop.dlq"
+    assert settings.store.database_url.get_secret_value() == "sqlite:///shop.db"
 
 
 def test_without_a_broker_address_the_local_broker_is_used(
@@ -55,7 +55,7 @@ def test_without_a_broker_address_the_local_broker_is_used(
     settings = Settings()
     assert settings.uses_local_broker
     assert settings.bootstrap_servers == "127.0.0.1:19092"
-    assert settings.kafka_topic == "delhaize_shop"
+    assert settings.kafka.topic == "delhaize_shop"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopstream.catalog import Catalog
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings, StoreSettings
 from shopstream.errors import ConfigurationError, StoreUnavailable
 from shopstream.stores import open_store
 from shopstream.worker import Worker
@@ -34,7 +34,7 @@ def mask(url: str) -> str:
 
 def test_the_settings_repr_and_dump_mask_the_password() -> None:
     url = _unreachable()
-    settings = Settings(database_url=url)
+    settings = Settings(store=StoreSettings(database_url=url))
     for text in (repr(settings), str(settings), settings.model_dump_json()):
         assert mask(url) in text
         assert PASSWORD not in text
@@ -79,8 +79,10 @@ def test_a_worker_waiting_for_the_database_logs_it_masked(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     url = _unreachable()
-    settings = Settings(database_url=url, kafka_bootstrap_servers="127.0.0.1:1")
-    store = open_store(settings.database_url.get_secret_value())
+    settings = Settings(
+        store=StoreSettings(database_url=url), kafka=KafkaSettings(bootstrap_servers="127.0.0.1:1")
+    )
+    store = open_store(settings.store.database_url.get_secret_value())
     worker = Worker(settings, store, Catalog.load(), FakeConsumer(), FakeDeadLetters())
     attempts: list[object] = []
 

@@ -14,21 +14,21 @@ from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
 from shopstream.api.security import Role, role
-from shopstream.config import Settings
+from shopstream.config import ApiSettings, Settings
 from shopstream.kafka.config import producer_config
-from tests.helpers import shopstream, ticket
+from tests.helpers import settings_from, shopstream, ticket
 from tests.unit.test_api import FakePublisher
 
 KEYS = "first-key-0123456789,second-key-9876543210"
 
 
-def _client(**settings: object) -> TestClient:
-    return TestClient(create_app(Settings.model_validate(settings), publisher=FakePublisher()))
+def _client(**environment: object) -> TestClient:
+    return TestClient(create_app(settings_from(**environment), publisher=FakePublisher()))
 
 
 @pytest.fixture
 def keyed() -> Iterator[TestClient]:
-    with _client(api_keys=KEYS) as client:
+    with _client(API_KEYS=KEYS) as client:
         yield client
 
 
@@ -55,7 +55,7 @@ def test_with_keys_a_write_needs_one(keyed: TestClient) -> None:
 def test_a_refused_write_publishes_nothing() -> None:
     publisher = FakePublisher()
     with TestClient(
-        create_app(Settings.model_validate({"api_keys": KEYS}), publisher=publisher)
+        create_app(settings_from(API_KEYS=KEYS), publisher=publisher)
     ) as client:
         client.post("/data", json=ticket("1"), headers=_bearer("nope"))
     assert publisher.published == []
@@ -63,7 +63,7 @@ def test_a_refused_write_publishes_nothing() -> None:
 
 def test_reads_are_open_unless_protected(keyed: TestClient) -> None:
     assert keyed.get("/analytics").status_code == 200
-    with _client(api_keys=KEYS, api_keys_protect_reads=True) as client:
+    with _client(API_KEYS=KEYS, API_KEYS_PROTECT_READS=True) as client:
         assert client.get("/analytics").status_code == 401
         assert client.get("/analytics/timeline").status_code == 401
         assert client.get("/analytics", headers=_bearer("first-key-0123456789")).status_code == 200
@@ -76,11 +76,11 @@ def test_keys_never_reach_the_logs(keyed: TestClient, caplog: pytest.LogCaptureF
     keyed.post("/data", json=ticket("1"), headers=_bearer("guessed-key"))
     assert "first-key" not in caplog.text
     assert "guessed-key" not in caplog.text
-    assert "first-key" not in repr(Settings.model_validate({"api_keys": KEYS}))
+    assert "first-key" not in repr(settings_from(API_KEYS=KEYS))
 
 
 def test_no_key_sent_has_no_role() -> None:
-    settings = Settings.model_validate({"api_keys": KEYS})
+    settings = settings_from(API_KEYS=KEYS)
     assert role(settings, None) is Role.NONE
 
 
@@ -89,7 +89,7 @@ def test_cors_is_closed_unless_configured() -> None:
     with _client() as client:
         response = client.options("/data", headers=preflight)
         assert "access-control-allow-origin" not in response.headers
-    with _client(cors_origins="https://shop.example") as client:
+    with _client(CORS_ORIGINS="https://shop.example") as client:
         allowed = client.options("/data", headers={**preflight, "Origin": "https://shop.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
         denied = client.options("/data", headers=preflight)
@@ -114,14 +114,12 @@ def test_an_unexpected_error_shows_no_trace_or_path() -> None:
 
 
 def test_kafka_credentials_are_secret_but_reach_the_client() -> None:
-    settings = Settings.model_validate(
-        {
-            "kafka_bootstrap_servers": "broker:9094",
-            "kafka_security_protocol": "SASL_SSL",
-            "kafka_sasl_mechanism": "SCRAM-SHA-512",
-            "kafka_sasl_username": "shop",
-            "kafka_sasl_password": "s3cr3t-pa55",
-        }
+    settings = settings_from(
+        KAFKA_BOOTSTRAP_SERVERS="broker:9094",
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
+        KAFKA_SASL_USERNAME="shop",
+        KAFKA_SASL_PASSWORD="s3cr3t-pa55",
     )
     assert "s3cr3t-pa55" not in repr(settings)
     assert "s3cr3t-pa55" not in str(settings.model_dump())
@@ -132,12 +130,12 @@ def test_kafka_credentials_are_secret_but_reach_the_client() -> None:
 
 
 READ_KEY = "read-key-0123456789"
-ROLES = {"api_keys": KEYS, "api_read_keys": READ_KEY}
+ROLES = {"API_KEYS": KEYS, "API_READ_KEYS": READ_KEY}
 
 
 def test_a_read_key_reads_but_a_write_with_it_is_403() -> None:
     publisher = FakePublisher()
-    with TestClient(create_app(Settings.model_validate(ROLES), publisher=publisher)) as client:
+    with TestClient(create_app(settings_from(**ROLES), publisher=publisher)) as client:
         refused = client.post("/data", json=ticket("1"), headers=_bearer(READ_KEY))
         assert refused.status_code == 403
         assert "may only read" in refused.json()["detail"]
@@ -247,7 +245,7 @@ def test_two_content_types_are_refused() -> None:
 def test_a_cross_site_simple_request_cannot_post_a_ticket() -> None:
     """What a page on another site can send without a preflight: refused, whatever CORS says."""
     publisher = FakePublisher()
-    settings = Settings(cors_origins="https://shop.example")
+    settings = Settings(api=ApiSettings(cors_origins="https://shop.example"))
     with TestClient(create_app(settings, publisher=publisher)) as client:
         response = client.post(
             "/data",
@@ -260,7 +258,7 @@ def test_a_cross_site_simple_request_cannot_post_a_ticket() -> None:
 
 
 def test_only_allowed_host_names_are_answered() -> None:
-    with _client(api_allowed_hosts="shop.example, *.shop.example") as client:
+    with _client(API_ALLOWED_HOSTS="shop.example, *.shop.example") as client:
         rebound = client.get("/analytics", headers={"Host": "evil.example"})
         assert rebound.status_code == 400
         assert "content-security-policy" in rebound.headers

@@ -29,7 +29,7 @@ from shopstream.errors import (
     ShopstreamError,
     StoreError,
 )
-from shopstream.gc import keep_out_of_collections
+from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
 from shopstream.models import Ticket
@@ -75,13 +75,13 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.store = open_store(settings.database_url.get_secret_value())
-    app.state.catalog = Catalog.load(settings.categories_file)
+    app.state.store = open_store(settings.store.database_url.get_secret_value())
+    app.state.catalog = Catalog.load(settings.store.categories_file)
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
-    writes = [Depends(write_access)] if settings.api_keys else []
-    reads = [Depends(read_access)] if settings.reads_protected else []
+    writes = [Depends(write_access)] if settings.api.keys else []
+    reads = [Depends(read_access)] if settings.api.reads_protected else []
     write_refusals = _refusal(writes)
-    if writes and settings.api_read_keys:
+    if writes and settings.api.read_keys:
         write_refusals[403] = {"description": "The key sent may only read (API_READ_KEYS)"}
     app.include_router(
         tickets.router, dependencies=writes, responses={**body.REFUSALS, **write_refusals}
@@ -95,19 +95,19 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
-    if settings.cors_origins:
+    if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
+            allow_origins=list(settings.api.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    if settings.api_allowed_hosts:
+    if settings.api.allowed_hosts:
         # Behind DNS rebinding, a page on another site reaches this API under its own
         # host name: only the names listed here are answered (400 otherwise).
         app.add_middleware(
             TrustedHostMiddleware,
-            allowed_hosts=list(settings.api_allowed_hosts),
+            allowed_hosts=list(settings.api.allowed_hosts),
             www_redirect=False,
         )
     app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer
