@@ -16,8 +16,8 @@ from confluent_kafka import Producer
 
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
+from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
-from shopstream.stress import seed_ticket
 
 
 def producer_performance(broker: LocalBroker, records: int) -> float:
@@ -26,7 +26,7 @@ def producer_performance(broker: LocalBroker, records: int) -> float:
     ensure_topics(
         Settings(kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers, topic=topic))
     )
-    record = len(json.dumps(seed_ticket("x" * 16)))
+    record = len(json.dumps(example_ticket("x" * 16)))
     result = subprocess.run(
         [
             "java",
@@ -90,7 +90,7 @@ def kafka_round_trip_ms(broker: LocalBroker, messages: int = 1000) -> float:
             "linger.ms": 0,
         }
     )
-    value = json.dumps(seed_ticket("x" * 16)).encode()
+    value = json.dumps(example_ticket("x" * 16)).encode()
     producer.produce(topic, value)
     producer.flush()
     times = []

@@ -22,8 +22,8 @@ from confluent_kafka import Producer
 from bench.stack import Stack, check_stored, peak_rss_mb
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
+from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
-from shopstream.stress import seed_ticket
 
 TICKETS = 1_000_000
 STORES = 25
@@ -42,7 +42,7 @@ ROTATING_STORES = 17
 
 def _tickets(count: int) -> Iterator[tuple[str, bytes]]:
     for i in range(count):
-        ticket = seed_ticket(f"m{i}")
+        ticket = example_ticket(f"m{i}")
         ticket["store"] = f"Store {i % STORES:02d}"
         ticket["date"] = (FIRST_DAY + datetime.timedelta(days=i * DAYS // count)).isoformat()
         yield ticket["id"], orjson.dumps(ticket)

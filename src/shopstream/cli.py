@@ -126,12 +126,12 @@ def stress(
     count: Annotated[int, typer.Option(min=1, help="Tickets to send.")] = 1000,
     url: Annotated[str, typer.Option(help="Default: http://API_HOST:API_PORT/data")] = "",
     concurrency: Annotated[
-        int, typer.Option(min=1, help="Requests in flight; 1 = the seed's.")
+        int, typer.Option(min=1, help="Requests in flight; 1 = the exercise's loop.")
     ] = 1,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the store.")] = 60.0,
 ) -> None:
-    """The seed's stress test: POST tickets, then wait until every accepted one is stored."""
-    from shopstream.stress import run_stress  # aiohttp takes 0.15 s to load; only this needs it
+    """The exercise's stress test: POST tickets, then wait until every accepted one is stored."""
+    from shopstream.load import stress as run  # aiohttp takes 0.15 s to load; only this needs it
 
     settings = _settings()
     target = url or f"http://{settings.api.host}:{settings.api.port}/data"
@@ -144,18 +144,19 @@ def stress(
         console=console,
     ) as progress:
         task = progress.add_task("sending", total=count)
-        result = run_stress(
+        result = run(
             target,
             count,
             store,
             concurrency=concurrency,
             timeout=timeout,
-            on_sent=lambda: progress.advance(task),
+            on_sent=lambda sent: progress.advance(task, sent),
         )
-    refused = ", ".join(f"{n}x{code}" for code, n in sorted(result.refused.items())) or "0"
+    load = result.load
+    refused = ", ".join(f"{n}x{code}" for code, n in sorted(load.refused.items())) or "0"
     console.print(
-        f"sent {result.sent}  accepted {len(result.accepted)}  refused {refused}  "
-        f"errors {result.errors}  stored {result.stored}  "
+        f"sent {load.sent}  accepted {len(load.acknowledged)}  refused {refused}  "
+        f"errors {load.errors}  stored {result.stored}  "
         f"seconds {result.seconds:.2f}  tickets/s {result.rate:.0f}"
     )
     if result.missing:

@@ -12,6 +12,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ConfigResource,
     NewTopic,
 )
+from testbed.pipeline import MakePipeline, pipeline_env
 
 from shopstream.config import KafkaSettings, Settings, WorkerSettings
 from shopstream.errors import PublishError
@@ -19,8 +20,8 @@ from shopstream.kafka import deadletters
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.deadletters import DeadLetters, Rejected
 from shopstream.localkafka.broker import LocalBroker
-from tests.helpers import shopstream, ticket, wait_for
-from tests.integration.conftest import MakePipeline, pipeline_env
+from shopstream.supervise import wait_for
+from tests.helpers import shopstream, ticket
 
 pytestmark = pytest.mark.integration
 

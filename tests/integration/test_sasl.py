@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from testbed.pipeline import MakePipeline
 
 from shopstream.kafka.admin import broker_answers
 from shopstream.localkafka.broker import LocalBroker
-from tests.helpers import SEED_TICKET
-from tests.integration.conftest import SASL_PASSWORD, SASL_USER, MakePipeline
+from tests.helpers import EXAMPLE_TICKET, SASL_PASSWORD, SASL_USER
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +58,9 @@ def test_the_pipeline_runs_over_sasl(
     pipeline = make_pipeline(**_client_env(sasl_broker, "SCRAM-SHA-256", PASSWORD))
     pipeline.start_api()
     pipeline.start_worker()
-    response = httpx2.post(f"{pipeline.url}/data", json=SEED_TICKET, timeout=10)
+    response = httpx2.post(f"{pipeline.url}/data", json=EXAMPLE_TICKET, timeout=10)
     assert response.status_code == 202
-    pipeline.wait_stored([SEED_TICKET["id"]])
+    pipeline.wait_stored([EXAMPLE_TICKET["id"]])
     assert PASSWORD not in pipeline.logs()
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from testbed.pipeline import MakePipeline
 
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.localkafka.tls import TlsFiles
-from tests.helpers import ticket
-from tests.integration.conftest import SASL_PASSWORD, SASL_USER, MakePipeline
+from tests.helpers import SASL_PASSWORD, SASL_USER, ticket
 
 pytestmark = pytest.mark.integration
 

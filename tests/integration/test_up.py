@@ -11,10 +11,12 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from testbed.pipeline import LIBS
+from testbed.ports import free_port
 
 from shopstream.localkafka.broker import LocalBroker
-from tests.helpers import assert_seed_figures, free_port, shopstream, wait_for
-from tests.integration.conftest import LIBS
+from shopstream.supervise import wait_for
+from tests.helpers import assert_example_figures, shopstream
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +52,7 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         figures = httpx2.get(f"http://127.0.0.1:{api_port}/analytics", timeout=10).json()
         report = shopstream("report", "--json", env=env, cwd=tmp_path)
         assert json.loads(report.stdout) == figures
-        assert_seed_figures(figures)
+        assert_example_figures(figures)
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(60)

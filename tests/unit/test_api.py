@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,24 +14,8 @@ from fastapi.testclient import TestClient
 from shopstream.api import create_app
 from shopstream.config import ApiSettings, Settings
 from shopstream.errors import BackpressureError, PublishError
-from tests.helpers import SEED_TICKET, ticket
-
-
-class FakePublisher:
-    """Records what would have gone to Kafka; can be told to fail."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, bytes]] = []
-        self.failure: PublishError | None = None
-        self.is_ready = True
-
-    async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.published.extend(messages)
-
-    async def ready(self) -> bool:
-        return self.is_ready
+from tests.helpers import EXAMPLE_TICKET, ticket
+from tests.unit.fakes import FakePublisher
 
 
 @pytest.fixture
@@ -54,7 +38,7 @@ def test_a_valid_ticket_is_published_under_its_id(
     assert response.json() == {"status": "ok", "id": "42"}
     [(key, value)] = publisher.published
     assert key == "42"
-    assert json.loads(value) == {**SEED_TICKET, "id": "42"}
+    assert json.loads(value) == {**EXAMPLE_TICKET, "id": "42"}
 
 
 def test_an_invalid_ticket_names_the_field_and_publishes_nothing(
@@ -83,7 +67,7 @@ def test_kafka_not_acknowledging_is_503_with_retry_after(
     client: TestClient, publisher: FakePublisher
 ) -> None:
     publisher.failure = PublishError("no acknowledgement from Kafka within 6 s")
-    response = client.post("/data", json=SEED_TICKET)
+    response = client.post("/data", json=EXAMPLE_TICKET)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert "acknowledgement" in response.json()["detail"]
@@ -93,7 +77,7 @@ def test_a_full_producer_queue_is_503_retry_soon(
     client: TestClient, publisher: FakePublisher
 ) -> None:
     publisher.failure = BackpressureError("the producer queue is full")
-    response = client.post("/data", json=SEED_TICKET)
+    response = client.post("/data", json=EXAMPLE_TICKET)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
 
@@ -128,7 +112,7 @@ def test_a_batch_must_hold_one_to_the_maximum(
 
 
 def test_a_batch_that_is_not_a_list_is_422(client: TestClient) -> None:
-    response = client.post("/data/batch", json=SEED_TICKET)
+    response = client.post("/data/batch", json=EXAMPLE_TICKET)
     assert response.status_code == 422
     assert response.json()["detail"]["invalid"] == []
 
@@ -156,7 +140,7 @@ def test_a_client_hanging_up_mid_body_is_not_an_error(
 ) -> None:
     app = create_app(Settings(), publisher=publisher)
     sent: list[dict[str, Any]] = []
-    body = json.dumps(SEED_TICKET).encode()
+    body = json.dumps(EXAMPLE_TICKET).encode()
     arrivals: Iterator[dict[str, Any]] = iter(
         [
             {"type": "http.request", "body": body[:10], "more_body": True},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,16 +11,9 @@ from fastapi.testclient import TestClient
 from shopstream.api import create_app
 from shopstream.config import Settings, StoreSettings
 from shopstream.stores import JsonFileStore
-from tests.analytics_data import (
-    EXPECTED,
-    EXPECTED_BRUSSELS,
-    EXPECTED_EMPTY,
-    EXPECTED_JAN_2,
-    TICKETS_BY_DATE,
-)
+from tests.contracts.stores import ApiFiguresContract
+from tests.unit.fakes import FakePublisher
 from tests.unit.storedata import enriched
-from tests.unit.test_analytics import _approx
-from tests.unit.test_api import FakePublisher
 
 
 @pytest.fixture
@@ -31,34 +23,6 @@ def client(store_url: str) -> Iterator[TestClient]:
     )
     with TestClient(app) as test_client:
         yield test_client
-
-
-@pytest.mark.usefixtures("filled")
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("", EXPECTED),
-        ("?store=Brussels", EXPECTED_BRUSSELS),
-        ("?date_from=2020-01-02&date_to=2020-01-02", EXPECTED_JAN_2),
-        ("?store=Ghent&date_to=2019-12-31", EXPECTED_EMPTY),
-    ],
-)
-def test_analytics_gives_the_hand_computed_figures(
-    client: TestClient, query: str, expected: dict[str, Any]
-) -> None:
-    response = client.get(f"/analytics{query}")
-    assert response.status_code == 200
-    assert response.json() == _approx(expected)
-
-
-def test_an_empty_store_answers_zeros_not_an_error(client: TestClient) -> None:
-    assert client.get("/analytics").json() == EXPECTED_EMPTY
-    assert client.get("/analytics/timeline").json() == {"tickets_by_date": {}}
-
-
-@pytest.mark.usefixtures("filled")
-def test_the_timeline_counts_tickets_per_day(client: TestClient) -> None:
-    assert client.get("/analytics/timeline").json() == {"tickets_by_date": TICKETS_BY_DATE}
 
 
 def test_a_bad_date_filter_is_422_naming_it(client: TestClient) -> None:
@@ -136,3 +100,7 @@ def test_a_sqlite_file_that_is_not_a_database_is_503(tmp_path: Path) -> None:
     )
     with TestClient(app) as client:
         assert client.get("/analytics").status_code == 503
+
+
+class TestApiFigures(ApiFiguresContract):
+    """On JSON and SQLite."""

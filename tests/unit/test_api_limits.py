@@ -16,7 +16,7 @@ from shopstream.config import ApiSettings, KafkaSettings, Settings
 from shopstream.errors import MessageRefused
 from shopstream.models import MAX_PRODUCTS_PER_TICKET, MAX_TEXT_LENGTH, Ticket, as_message
 from tests.helpers import ticket
-from tests.unit.test_api import FakePublisher
+from tests.unit.fakes import FakePublisher
 
 
 @pytest.fixture

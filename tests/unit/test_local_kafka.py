@@ -157,20 +157,6 @@ def test_a_held_port_is_one_line_naming_it_and_its_setting() -> None:
     assert "set KAFKA_LOCAL_SSL_PORT to a free port" in message
 
 
-def test_connections_of_a_stopped_broker_do_not_hold_its_port() -> None:
-    """The side that closes first keeps the connection in TIME_WAIT: a broker that stopped."""
-    with socket.socket() as listener:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM's is
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        client = socket.create_connection(("127.0.0.1", port))
-        accepted, _ = listener.accept()
-        accepted.close()
-    client.close()
-    assert not port_taken("127.0.0.1", port)
-
-
 def test_a_second_start_waits_for_the_first_and_names_it(tmp_path: Path) -> None:
     held = rf"\(pid {os.getpid()}\) has been starting"
     with start_lock(tmp_path, timeout=1), pytest.raises(BrokerError, match=held):  # noqa: SIM117

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
@@ -16,8 +14,8 @@ from shopstream.api import create_app
 from shopstream.api.security import Role, role
 from shopstream.config import ApiSettings, Settings
 from shopstream.kafka.config import producer_config
-from tests.helpers import settings_from, shopstream, ticket
-from tests.unit.test_api import FakePublisher
+from tests.helpers import Command, settings_from, ticket
+from tests.unit.fakes import FakePublisher
 
 KEYS = "first-key-0123456789,second-key-9876543210"
 
@@ -54,9 +52,7 @@ def test_with_keys_a_write_needs_one(keyed: TestClient) -> None:
 
 def test_a_refused_write_publishes_nothing() -> None:
     publisher = FakePublisher()
-    with TestClient(
-        create_app(settings_from(API_KEYS=KEYS), publisher=publisher)
-    ) as client:
+    with TestClient(create_app(settings_from(API_KEYS=KEYS), publisher=publisher)) as client:
         client.post("/data", json=ticket("1"), headers=_bearer("nope"))
     assert publisher.published == []
 
@@ -166,10 +162,9 @@ def test_the_schema_says_what_each_route_may_answer() -> None:
 @pytest.mark.parametrize("variable", ["API_KEYS", "API_READ_KEYS"])
 @pytest.mark.parametrize("value", [" , ", ",", "", "  "])
 def test_a_key_variable_set_to_no_key_stops_the_start(
-    variable: str, value: str, tmp_path: Path
+    variable: str, value: str, command: Command
 ) -> None:
-    env = {**os.environ, "API_KEYS": "a-write-key-0123456789", variable: value}
-    result = shopstream("report", env=env, cwd=tmp_path)
+    result = command("report", **{"API_KEYS": "a-write-key-0123456789", variable: value})
     assert result.returncode == 1
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
@@ -187,9 +182,9 @@ def test_a_key_variable_set_to_no_key_stops_the_start(
     ],
 )  # fmt: skip
 def test_keys_that_would_leave_a_door_open_stop_the_start(
-    env: dict[str, str], named: str, tmp_path: Path
+    env: dict[str, str], named: str, command: Command
 ) -> None:
-    result = shopstream("report", env={**os.environ, **env}, cwd=tmp_path)
+    result = command("report", **env)
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
     assert named in line
