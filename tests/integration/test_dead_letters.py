@@ -6,7 +6,7 @@ import json
 
 import httpx2
 import pytest
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     ConfigResource,
@@ -77,6 +77,30 @@ def test_topics_keep_messages_until_stored_by_default(settings: Settings) -> Non
         config = future.result()
         assert config["retention.ms"].value == "-1"
         assert int(config["max.message.bytes"].value) > settings.kafka.max_ticket_bytes
+
+
+def test_topics_take_the_batches_a_producer_with_default_settings_makes(
+    settings: Settings,
+) -> None:
+    """A topic limited to MAX_TICKET_BYTES refused a third of a burst in record batches."""
+    ensure_topics(settings)
+    refused: list[str] = []
+
+    def report(error: KafkaError | None, _: Message) -> None:
+        if error is not None:
+            refused.append(error.name())
+
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 20})
+    for n in range(20_000):
+        body = json.dumps(ticket(f"burst-{n}")).encode()
+        while True:
+            try:
+                producer.produce(settings.kafka.topic, body, on_delivery=report)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    assert producer.flush(30) == 0
+    assert refused == []
 
 
 def test_a_dead_letter_topic_deleted_at_run_time_is_made_again(settings: Settings) -> None:

@@ -6,12 +6,14 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
 from shopstream.analytics import Filters
 from shopstream.errors import StoreError, StoreUnavailable
-from shopstream.stores import JsonFileStore
+from shopstream.stores import JsonFileStore, jsonview
+from shopstream.stores.jsonlines import Line, classify, lines
 from tests.unit.storedata import enriched
 
 
@@ -282,3 +284,42 @@ def test_the_same_id_with_another_purchase_is_reported_not_stored(
     added = store.add([enriched("1", store="Ghent"), enriched("2")])
     assert (added.new, added.conflicts) == (1, ["1"])
     assert json.loads(path.read_text())[0]["store"] == "Brussels"
+
+
+def test_a_reader_waits_for_a_line_being_written(path: Path) -> None:
+    """The writer's append arrives in pieces: a reader between two must not judge the line."""
+    _store_ten(path)
+    whole = path.read_bytes()
+    end = whole.rindex(b"}") + 1
+    line = b",\n" + enriched("10").to_json()
+    path.write_bytes(whole[:end] + line[: len(line) // 2])  # half of the next line written
+    reader = JsonFileStore(path)
+    assert reader.count() == 10
+    path.write_bytes(whole[:end] + line + b"\n]\n")  # then the rest
+    assert reader.count() == 11
+    assert reader.tally(Filters()).tickets["Brussels"].count == 11
+
+
+def test_a_line_growing_while_it_is_read_is_not_taken_for_two(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a file line by line as it grows, the end of a half-written line comes as
+    one more line: the first half must be left for the next look, not judged."""
+    _store_ten(path)
+    whole = path.read_bytes()
+    offset, number = whole.rindex(b"}") + 1, whole.count(b"\n")
+    line = b",\n" + enriched("10").to_json() + b"\n]\n"
+    halves = [line[:2], line[2:40], line[40:]]  # as three reads of a growing file return
+
+    def growing(file: BinaryIO, start: int, first: int) -> Iterator[Line]:
+        yield from lines(file, start, first)
+        if start <= offset:
+            at, n = offset, number
+            for half in halves:
+                yield from classify(half, n, at)
+                at, n = at + len(half), n + half.count(b"\n")
+
+    path.write_bytes(whole[:offset])
+    monkeypatch.setattr(jsonview, "lines", growing)
+    reader = JsonFileStore(path)
+    assert reader.count() == 10  # the half line is left for later, not an error

@@ -21,6 +21,10 @@ _FETCH_MIN_BYTES = 64 * 1024
 # What a record batch adds to a message's value on the broker, and what the dead-letter
 # headers add on top of that.
 _RECORD_OVERHEAD = 64 * 1024
+# Kafka's default max.message.bytes. The limit is on a record batch, not a message: a topic
+# below it refuses the batches that any producer with default settings makes under load
+# (librdkafka's batch.size is 1,000,000 bytes).
+_KAFKA_DEFAULT_MESSAGE_BYTES = 1_048_588
 
 
 def _log_client_error(error: Any) -> None:
@@ -123,10 +127,10 @@ def message_limit(settings: Settings, dead_letters: bool = False) -> int:
     """The largest message, in bytes, the ticket topic (or the dead-letter topic) takes.
 
     Larger than any ticket the API publishes (``MAX_TICKET_BYTES``), so Kafka never refuses
-    an accepted ticket for its size; the dead-letter topic takes any ticket-topic message
-    and its headers.
+    an accepted ticket for its size, and never below Kafka's default, so a producer's
+    batches fit; the dead-letter topic takes any ticket-topic message and its headers.
     """
-    limit = settings.kafka.max_ticket_bytes + _RECORD_OVERHEAD
+    limit = max(_KAFKA_DEFAULT_MESSAGE_BYTES, settings.kafka.max_ticket_bytes + _RECORD_OVERHEAD)
     return limit + _RECORD_OVERHEAD if dead_letters else limit
 
 

@@ -96,6 +96,8 @@ class Line:
     text: bytes
     entry: Entry | None = None
     problem: str = ""
+    ended: bool = True
+    """whether the line ends with its line break: the last may still be being written"""
 
     @property
     def torn(self) -> bool:
@@ -144,15 +146,18 @@ def classify(text: bytes, number: int, offset: int) -> Iterator[Line]:
         yield Line(Kind.CLOSING, number, offset, offset + len(text), text)
         return
     read = read_entry(text)
+    ended = text.endswith(b"\n")
     if isinstance(read, str):
-        yield Line(Kind.UNREADABLE, number, offset, offset + len(text), text, problem=read)
+        end = offset + len(text)
+        yield Line(Kind.UNREADABLE, number, offset, end, text, problem=read, ended=ended)
         return
     entry, end = read
     start = offset + len(text) - len(text.lstrip())
     yield Line(Kind.ENTRY, number, start, offset + end, text[start - offset : end], entry)
     rest = text[end:]
     if rest.strip() not in (b"", b","):  # e.g. ",]": a separator torn over the old bracket
-        yield Line(Kind.UNREADABLE, number, offset + end, offset + len(text), rest, problem="junk")
+        start, stop = offset + end, offset + len(text)
+        yield Line(Kind.UNREADABLE, number, start, stop, rest, problem="junk", ended=ended)
 
 
 def lines(file: BinaryIO, offset: int, number: int) -> Iterator[Line]:

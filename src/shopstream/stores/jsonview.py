@@ -96,6 +96,8 @@ def every_entry(path: Path) -> Iterator[Entry]:
             if line.kind is Kind.CLOSING:
                 return
             if line.kind is Kind.UNREADABLE:
+                if not line.ended:
+                    return  # being written
                 pending = line
             elif line.entry is not None:
                 yield line.entry
@@ -152,6 +154,10 @@ class JsonView:
             if line.kind is Kind.CLOSING:
                 return
             if line.kind is Kind.UNREADABLE:
+                if not line.ended:
+                    # Being written, as the writer appends: read it whole next time. Reading
+                    # on would take the rest of it, arriving meanwhile, for another line.
+                    return
                 pending = line
                 continue
             self._take(file, line)
