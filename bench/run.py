@@ -21,8 +21,6 @@ from pathlib import Path
 
 import httpx2
 from confluent_kafka import Producer
-from testbed.ports import free_port
-from testbed.postgres import PostgresServer
 
 from bench import ceilings, endtoend, million, pyspy
 from bench.figures import Figure, source_commit, write_results
@@ -41,6 +39,8 @@ from bench.stack import (
 from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.supervise import wait_for
+from testbed.ports import free_port
+from testbed.postgres import PostgresServer
 
 RUNS = 3
 DRAIN_TICKETS = 200_000

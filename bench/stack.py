@@ -15,10 +15,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from testbed.pipeline import Pipeline, pipeline_env
-
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.supervise import wait_for
+from testbed.pipeline import Pipeline, pipeline_env
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent

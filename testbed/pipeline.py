@@ -41,6 +41,14 @@ def pipeline_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, s
     }
 
 
+def api_ready(url: str) -> bool:
+    """Whether the API at ``url`` answers ``/ready`` (Kafka answers it)."""
+    try:
+        return httpx2.get(f"{url}/ready", timeout=5).status_code == 200
+    except httpx2.HTTPError:
+        return False
+
+
 @dataclass
 class Pipeline:
     """An API and workers in ``workdir``; without ``keep_logs``, their output is dropped."""
@@ -92,10 +100,7 @@ class Pipeline:
         return process
 
     def _ready(self) -> bool:
-        try:
-            return httpx2.get(f"{self.url}/ready", timeout=5).status_code == 200
-        except httpx2.HTTPError:
-            return False
+        return api_ready(self.url)
 
     def _answers(self) -> bool:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,3 +122,18 @@ def run_command(
         code = exited.code
     out = capsys.readouterr()
     return CommandResult(code if isinstance(code, int) else 1, out.out, out.err)
+
+
+def fails_fast(
+    command: Sequence[str], env: Mapping[str, str], cwd: Path, said: Sequence[str], secret: str
+) -> None:
+    """``shopstream command`` exits non-zero within 15 s, saying ``said``, never ``secret``."""
+    started = time.monotonic()
+    result = shopstream(*command, env=env, cwd=cwd, timeout=60)
+    seconds = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for words in said:
+        assert words in output, output
+    assert secret not in output  # a password is never echoed
+    assert seconds < 15, f"{seconds:.1f} s"

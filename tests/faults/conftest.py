@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from testbed.pipeline import REPO
 
+from testbed.pipeline import REPO
 from tests.faults.harness import Scenario
 
 _SCENARIOS: list[Scenario] = []

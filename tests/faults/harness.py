@@ -6,11 +6,10 @@ import random
 from dataclasses import dataclass
 from functools import partial
 
-from testbed.pipeline import Pipeline
-
 from shopstream.load import Load, Verdict, stored_at_least
 from shopstream.stores import Store
 from shopstream.supervise import wait_for
+from testbed.pipeline import Pipeline
 
 
 def load_on(pipeline: Pipeline, clients: int = 8) -> Load:

@@ -26,11 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from testbed.pipeline import REPO, MakePipeline, Pipeline
-from testbed.postgres import PostgresServer
 
 from shopstream.models import Purchase, Ticket, as_message, purchase
 from shopstream.supervise import wait_for
+from testbed.pipeline import REPO, MakePipeline, Pipeline
+from testbed.postgres import PostgresServer
 from tests.helpers import shopstream, ticket
 
 pytestmark = pytest.mark.faults

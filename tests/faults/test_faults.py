@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx2
 import pytest
 from confluent_kafka import Producer
-from testbed.pipeline import MakePipeline, Pipeline
 
 from shopstream.load import Load
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, Pipeline
 from tests.faults.harness import Scenario, finish, let_some_through, load_on
 from tests.helpers import shopstream, ticket
 

@@ -12,9 +12,9 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from testbed.pipeline import MakePipeline, Pipeline
 
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, Pipeline
 from tests.faults.harness import Scenario, finish, let_some_through, load_on
 
 pytestmark = pytest.mark.faults

@@ -16,9 +16,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import APIOperation, Case, GenerationMode
-from testbed.pipeline import REPO, MakePipeline, Pipeline
 
 from shopstream.models import Ticket
+from testbed.pipeline import REPO, MakePipeline, Pipeline
 
 pytestmark = pytest.mark.faults
 

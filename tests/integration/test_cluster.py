@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from testbed.pipeline import LIBS, MakePipeline
-from testbed.ports import free_port
-from testbed.postgres import PostgresServer
 
 from shopstream.localkafka.cluster import LocalCluster
 from shopstream.supervise import wait_for
+from testbed.pipeline import LIBS, MakePipeline
+from testbed.ports import free_port
+from testbed.postgres import PostgresServer
 from tests.faults.harness import finish, let_some_through, load_on
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from typing import Any
 import httpx2
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
-from testbed.pipeline import REPO, MakePipeline
 
 from shopstream.supervise import wait_for
+from testbed.pipeline import REPO, MakePipeline
 from tests.helpers import assert_example_figures, ticket
 
 pytestmark = pytest.mark.integration

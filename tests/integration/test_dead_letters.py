@@ -12,7 +12,6 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ConfigResource,
     NewTopic,
 )
-from testbed.pipeline import MakePipeline, pipeline_env
 
 from shopstream.config import KafkaSettings, Settings, WorkerSettings
 from shopstream.errors import PublishError
@@ -21,6 +20,7 @@ from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.deadletters import DeadLetters, Rejected
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, pipeline_env
 from tests.helpers import shopstream, ticket
 
 pytestmark = pytest.mark.integration

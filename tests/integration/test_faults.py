@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx2
 import pytest
 from confluent_kafka import Consumer, Producer
-from testbed.pipeline import MakePipeline
 
 from shopstream.load import Load, Verdict, stored_at_least
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.integration

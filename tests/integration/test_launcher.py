@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testbed.pipeline import LIBS
-from testbed.ports import free_port
 
 from shopstream.errors import BrokerError
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.localkafka.cluster import PORT_STEP
 from shopstream.localkafka.guard import port_taken
 from shopstream.supervise import wait_for
+from testbed.pipeline import LIBS
+from testbed.ports import free_port
 from tests.helpers import SASL_PASSWORD, SASL_USER, shopstream
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from typing import Any
 import httpx2
 import psycopg
 import pytest
-from testbed.pipeline import MakePipeline
 
+from testbed.pipeline import MakePipeline
 from tests.helpers import EXAMPLE_AFTER_PROCESSING, EXAMPLE_TICKET, shopstream, ticket
 
 pytestmark = pytest.mark.integration

@@ -7,12 +7,12 @@ import threading
 import httpx2
 import psycopg
 import pytest
-from testbed.pipeline import MakePipeline
-from testbed.postgres import PostgresServer
 
 from shopstream.analytics import Filters
 from shopstream.stores.postgres import PostgresStore
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline
+from testbed.postgres import PostgresServer
 from tests.contracts.stores import assert_a_refusal_keeps_nothing
 from tests.helpers import ticket
 from tests.unit.storedata import enriched

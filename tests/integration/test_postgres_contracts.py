@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from testbed.postgres import PostgresServer
 
+from testbed.postgres import PostgresServer
 from tests.contracts.stores import (
     ApiFiguresContract,
     FiguresContract,

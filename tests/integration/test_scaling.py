@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx2
 import psycopg
 import pytest
-from testbed.pipeline import MakePipeline
-from testbed.postgres import PostgresServer
 
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline
+from testbed.postgres import PostgresServer
 from tests.faults.harness import finish, let_some_through, load_on
 from tests.helpers import EXAMPLE_TICKET
 

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from testbed.pipeline import pipeline_env
-from testbed.ports import free_port
-from testbed.postgres import PostgresServer
 
 from shopstream.catalog import Catalog
 from shopstream.config import KafkaSettings, Settings, StoreSettings
 from shopstream.errors import StoreUnavailable
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.stores import open_store
-from shopstream.supervise import wait_for
+from shopstream.supervise import Supervisor, wait_for
 from shopstream.worker import Worker
+from testbed.pipeline import api_ready, pipeline_env
+from testbed.ports import free_port
+from testbed.postgres import PostgresServer
 from tests.helpers import shopstream, ticket
 from tests.unit.fakes import FakeConsumer, FakeDeadLetters
 
@@ -48,17 +48,10 @@ def test_up_the_api_and_the_worker_never_print_the_database_password(
     api_port = free_port()
     env = {**pipeline_env(kafka.bootstrap_servers, url), "API_PORT": str(api_port)}
     output = tmp_path / "up.log"
-    with output.open("wb") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "shopstream", "up"],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    up = Supervisor(env, cwd=tmp_path).start("up", "up", output=output)
     try:
         wait_for(lambda: "worker consuming" in output.read_text(), 60, "the worker to consume")
-        wait_for(lambda: _ready(f"http://127.0.0.1:{api_port}/ready"), 60, "the API to be ready")
+        wait_for(lambda: api_ready(f"http://127.0.0.1:{api_port}"), 60, "the API to be ready")
         posted = httpx2.post(f"http://127.0.0.1:{api_port}/data", json=ticket("up-1"), timeout=10)
         assert posted.status_code == 202
         with_url = {**env, "DATABASE_URL": url}
@@ -73,13 +66,6 @@ def test_up_the_api_and_the_worker_never_print_the_database_password(
     assert f"stored in {masked}" in printed  # up's own line
     assert f"into {masked}" in printed  # the worker's
     assert PASSWORD not in printed
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx2.get(url, timeout=5).status_code == 200
-    except httpx2.HTTPError:
-        return False
 
 
 def _stored(env: dict[str, str], cwd: Path) -> bool:
@@ -101,14 +87,7 @@ def test_the_worker_process_prints_the_masked_url_and_never_the_password(
     url = _unreachable()
     env = {**os.environ, "DATABASE_URL": url, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
     output = tmp_path / "worker.log"
-    with output.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "shopstream", "worker"],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    worker = Supervisor(env, cwd=tmp_path).start("worker", "worker", output=output)
     try:
         wait_for(lambda: "retrying" in output.read_text(), 30, "the worker to say it retries")
     finally:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from testbed.pipeline import MakePipeline, Pipeline
 
 from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, Pipeline
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.integration

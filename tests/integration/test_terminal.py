@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from testbed.pipeline import pipeline_env
 
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.stores import open_store
+from testbed.pipeline import pipeline_env
 from tests.helpers import shopstream
 from tests.unit.storedata import enriched
 

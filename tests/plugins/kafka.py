@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testbed.pipeline import LIBS
-from testbed.ports import free_port
 
 from shopstream.localkafka import LocalBroker
 from shopstream.localkafka.broker import SaslListener, TlsListener
+from testbed.pipeline import LIBS
+from testbed.ports import free_port
 from tests.helpers import SASL_PASSWORD, SASL_USER
 
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from testbed.pipeline import MakePipeline, Pipeline, on_broker
 
 from shopstream.localkafka import LocalBroker
+from testbed.pipeline import MakePipeline, Pipeline, on_broker
 
 
 def _pipelines(broker: LocalBroker, workdir: Path) -> Iterator[MakePipeline]:

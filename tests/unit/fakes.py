@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import Message
 
@@ -125,3 +126,21 @@ class FakePublisher:
 
     async def ready(self) -> bool:
         return self.is_ready
+
+
+def post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    """The ASGI scope of a JSON ``POST`` to ``path``, for driving the app by hand."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+        "root_path": "",
+    }

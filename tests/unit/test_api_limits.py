@@ -16,7 +16,7 @@ from shopstream.config import ApiSettings, KafkaSettings, Settings
 from shopstream.errors import MessageRefused
 from shopstream.models import MAX_PRODUCTS_PER_TICKET, MAX_TEXT_LENGTH, Ticket, as_message
 from tests.helpers import ticket
-from tests.unit.fakes import FakePublisher
+from tests.unit.fakes import FakePublisher, post_scope
 
 
 @pytest.fixture
@@ -138,20 +138,7 @@ def test_a_body_that_stops_arriving_is_408_and_closes_the_connection() -> None:
         else:
             answered.append(message.get("body", b""))
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "path": "/data",
-        "raw_path": b"/data",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "scheme": "http",
-        "root_path": "",
-    }
+    scope = post_scope("/data", (b"content-length", b"%d" % len(body)))
 
     async def serve() -> float:
         async with app.router.lifespan_context(app):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from testbed.ports import free_port
 
 from shopstream.config import Settings, StoreSettings
 from shopstream.errors import ConfigurationError
 from shopstream.stores import open_store
+from testbed.ports import free_port
 
 PASSWORD = "S3cret-Pa55word"  # noqa: S105 - a test's own
 

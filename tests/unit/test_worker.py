@@ -160,47 +160,31 @@ def test_the_same_id_with_another_purchase_is_an_id_conflict(
     assert len(consumer.marked) == 2
 
 
-def test_an_id_conflict_within_one_batch_keeps_the_first(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
+@pytest.mark.parametrize(
+    ("batches", "stored", "dead_lettered"),
+    [
+        ([["A", "B"]], "A", [1]),  # within one batch, the first copy stays
+        ([["Brussels"], ["B", "B", "B"]], "Brussels", [1, 2, 3]),  # each copy of a conflict
+        ([["Brussels"], ["B", "Brussels"]], "Brussels", [1]),  # a twin of the stored: harmless
+        ([["Poison", "Poison", "Poison"]], None, [0, 1, 2]),  # each copy of a refused one
+        ([["Poison", "A"]], "A", [0]),  # after a refused copy, another may be stored
+    ],
+)
+def test_copies_of_one_id_each_end_stored_harmless_or_dead_lettered(
+    worker: Worker,
+    store: MemoryStore,
+    letters: FakeDeadLetters,
+    batches: list[list[str]],
+    stored: str | None,
+    dead_lettered: list[int],
 ) -> None:
-    worker.handle([_ticket_message(0, "7", store="A"), _ticket_message(1, "7", store="B")])
-    assert store.kept["7"].store == "A"
-    assert list(letters.reasons()) == [1]
-
-
-def test_copies_of_a_conflicting_ticket_in_one_batch_are_each_dead_lettered(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
-    worker.handle([_ticket_message(0, "7")])
-    worker.handle([_ticket_message(n, "7", store="B") for n in (1, 2, 3)])
-    assert store.kept["7"].store == "Brussels"
-    assert sorted(letters.reasons()) == [1, 2, 3]
-
-
-def test_copies_of_a_ticket_the_store_refuses_are_each_dead_lettered(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
+    """Each copy of ticket 7, given by its store's name, in batches handed out in turn."""
     store.refuses = lambda t: t.store == "Poison"
-    worker.handle([_ticket_message(n, "p", store="Poison") for n in range(3)])
-    assert sorted(letters.reasons()) == [0, 1, 2]
-
-
-def test_a_copy_like_the_stored_one_after_a_conflicting_one_is_harmless(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
-    worker.handle([_ticket_message(0, "7")])
-    worker.handle([_ticket_message(1, "7", store="B"), _ticket_message(2, "7")])
-    assert store.kept["7"].store == "Brussels"
-    assert sorted(letters.reasons()) == [1]
-
-
-def test_after_a_refused_copy_another_purchase_may_be_stored(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
-    store.refuses = lambda t: t.store == "Poison"
-    worker.handle([_ticket_message(0, "7", store="Poison"), _ticket_message(1, "7", store="A")])
-    assert store.kept["7"].store == "A"
-    assert sorted(letters.reasons()) == [0]
+    offsets = iter(range(100))
+    for batch in batches:
+        worker.handle([_ticket_message(next(offsets), "7", store=name) for name in batch])
+    assert (store.kept["7"].store if "7" in store.kept else None) == stored
+    assert sorted(letters.reasons()) == dead_lettered
 
 
 def test_an_integer_id_and_its_text_are_the_same_ticket(

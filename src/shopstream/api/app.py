@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, body, dashboard, docs, health, tickets
+from shopstream.api import analytics, body, health, pages, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -71,7 +71,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         lifespan=lifespan,
         # No OpenTelemetry provider is configured here; checking for one costs every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        docs_url=None,  # FastAPI's pages load from a CDN; docs.py serves its own
+        docs_url=None,  # FastAPI's pages load from a CDN; pages.py serves its own
         redoc_url=None,
     )
     app.state.settings = settings
@@ -87,8 +87,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         tickets.router, dependencies=writes, responses={**body.REFUSALS, **write_refusals}
     )
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
-    app.include_router(dashboard.router)
-    app.include_router(docs.router)
+    app.include_router(pages.router)
     app.include_router(health.router)
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
