@@ -2,7 +2,7 @@
 # Built by compose.yaml (`docker compose up`); not built on the machine that develops it.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml constraints.txt README.md LICENSE ./
 COPY src ./src
 RUN pip wheel --no-cache-dir --constraint constraints.txt --wheel-dir /wheels .
 

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/system-deps
 		|| { echo "shopstream needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e . --group dev
 	@touch $(STAMP)
 
 up: install
@@ -28,7 +28,7 @@ lint: install
 
 test: lint
 	@scripts/system-deps test
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 # Crashes, outages and poison under load; prints acknowledged / stored / lost / duplicated.
 test-faults: install
@@ -44,7 +44,7 @@ bench: install
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install -q --upgrade pip
-	.lock-venv/bin/python -m pip install -q -e '.[dev]'
+	.lock-venv/bin/python -m pip install -q -e . --group dev
 	.lock-venv/bin/python -m pip freeze --exclude-editable > constraints.txt
 	rm -rf .lock-venv
 

@@ -14,17 +14,19 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
-from shopstream.kafka.broker import LocalBroker
-from shopstream.stress import seed_ticket
+from shopstream.load import example_ticket
+from shopstream.localkafka.broker import LocalBroker
 
 
 def producer_performance(broker: LocalBroker, records: int) -> float:
     """Kafka's ProducerPerformance with our record size, acks=all, idempotent: records/s."""
     topic = f"perf-{uuid.uuid4().hex[:8]}"
-    ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic))
-    record = len(json.dumps(seed_ticket("x" * 16)))
+    ensure_topics(
+        Settings(kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers, topic=topic))
+    )
+    record = len(json.dumps(example_ticket("x" * 16)))
     result = subprocess.run(
         [
             "java",
@@ -77,7 +79,9 @@ def sqlite_insert(scratch: Path, tickets: int) -> float:
 def kafka_round_trip_ms(broker: LocalBroker, messages: int = 1000) -> float:
     """One acks=all message at a time, produced and flushed: the median round trip (ms)."""
     topic = f"rtt-{uuid.uuid4().hex[:8]}"
-    ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic))
+    ensure_topics(
+        Settings(kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers, topic=topic))
+    )
     producer = Producer(
         {
             "bootstrap.servers": broker.bootstrap_servers,
@@ -86,7 +90,7 @@ def kafka_round_trip_ms(broker: LocalBroker, messages: int = 1000) -> float:
             "linger.ms": 0,
         }
     )
-    value = json.dumps(seed_ticket("x" * 16)).encode()
+    value = json.dumps(example_ticket("x" * 16)).encode()
     producer.produce(topic, value)
     producer.flush()
     times = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bench.stack import Stack
-from shopstream.stress import seed_ticket
+from shopstream.load import example_ticket
 
 
 @dataclass
@@ -35,7 +35,7 @@ async def _send_paced(url: str, prefix: str, rate: float, count: int) -> Sent:
         async def post(ticket_id: str) -> None:
             started = time.monotonic()
             sent.at[ticket_id] = started
-            async with session.post(f"{url}/data", json=seed_ticket(ticket_id)) as response:
+            async with session.post(f"{url}/data", json=example_ticket(ticket_id)) as response:
                 await response.read()
                 if response.status != 202:
                     sent.failures += 1

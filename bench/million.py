@@ -20,10 +20,10 @@ import orjson
 from confluent_kafka import Producer
 
 from bench.stack import Stack, check_stored, peak_rss_mb
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
-from shopstream.kafka.broker import LocalBroker
-from shopstream.stress import seed_ticket
+from shopstream.load import example_ticket
+from shopstream.localkafka.broker import LocalBroker
 
 TICKETS = 1_000_000
 STORES = 25
@@ -42,7 +42,7 @@ ROTATING_STORES = 17
 
 def _tickets(count: int) -> Iterator[tuple[str, bytes]]:
     for i in range(count):
-        ticket = seed_ticket(f"m{i}")
+        ticket = example_ticket(f"m{i}")
         ticket["store"] = f"Store {i % STORES:02d}"
         ticket["date"] = (FIRST_DAY + datetime.timedelta(days=i * DAYS // count)).isoformat()
         yield ticket["id"], orjson.dumps(ticket)
@@ -50,7 +50,9 @@ def _tickets(count: int) -> Iterator[tuple[str, bytes]]:
 
 def fill_topic(broker: LocalBroker, topic: str, count: int) -> None:
     """Put ``count`` tickets on ``topic`` (not timed: the drains that follow are)."""
-    ensure_topics(Settings(kafka_bootstrap_servers=broker.bootstrap_servers, kafka_topic=topic))
+    ensure_topics(
+        Settings(kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers, topic=topic))
+    )
     producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 20})
     for key, value in _tickets(count):
         while True:

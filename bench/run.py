@@ -21,10 +21,8 @@ from pathlib import Path
 
 import httpx2
 from confluent_kafka import Producer
-from tests.helpers import free_port, wait_for
-from tests.postgres import PostgresServer
 
-from bench import ceilings, endtoend, million, profile
+from bench import ceilings, endtoend, million, pyspy
 from bench.figures import Figure, source_commit, write_results
 from bench.stack import (
     BENCH,
@@ -35,10 +33,14 @@ from bench.stack import (
     check_stored,
     children_cpu_seconds,
     cpu_seconds,
+    new_stack,
     wrk,
 )
-from shopstream.kafka.broker import LocalBroker
-from shopstream.stress import seed_ticket
+from shopstream.load import example_ticket
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.supervise import wait_for
+from testbed.ports import free_port
+from testbed.postgres import PostgresServer
 
 RUNS = 3
 DRAIN_TICKETS = 200_000
@@ -74,9 +76,7 @@ class Bench:
     def stack(self, database: str = "database.json", topic: str = "", group: str = "") -> Stack:
         workdir = Path(tempfile.mkdtemp(dir=self.scratch))
         url = str(workdir / database) if database.endswith(".json") else database.format(workdir)
-        made = Stack(self.broker, workdir, url, group=group)
-        if topic:
-            made.topic = topic
+        made = new_stack(self.broker, workdir, url, topic=topic, group=group)
         self.stacks.append(made)  # stopped by main() even when a run fails
         return made
 
@@ -92,11 +92,11 @@ class Bench:
     def profiled(self, name: str, pid: int, seconds: int) -> Callable[[], None]:
         """Sample ``pid`` now; the returned call waits and summarises it into RESULTS.md."""
         raw = BENCH / "results" / f"{self.day}-{name}.txt"
-        sampler = profile.record(pid, seconds, raw)
+        sampler = pyspy.record(pid, seconds, raw)
 
         def finish() -> None:
             sampler.wait()
-            self.profiles.append(profile.summary(name, raw))
+            self.profiles.append(pyspy.summary(name, raw))
 
         return finish
 
@@ -195,17 +195,17 @@ class Bench:
         spent per ticket at 64 connections, against the machine's cores.
         """
         for name, app in (
-            ("bare handler", "bench.ceiling:bare_app"),
-            ("validate only", "bench.ceiling:validate_app"),
+            ("bare handler", "bench.reference_apps:bare_app"),
+            ("validate only", "bench.reference_apps:validate_app"),
         ):
             s = self.stack()
-            s.start_api(app)
+            server = s.start_app(app)
             rate = Figure(f"ceiling: {name}, concurrency 64", "req/s")
             server_cpu = Figure(f"ceiling: {name}, CPU per request, server", "µs")
             for _ in range(RUNS):
-                before = cpu_seconds(s.pid("ceiling"))
+                before = cpu_seconds(server.pid)
                 run = wrk(s.url, 64)
-                after = cpu_seconds(s.pid("ceiling"))
+                after = cpu_seconds(server.pid)
                 rate.values.append(run["rate"])
                 server_cpu.values.append((after - before) / run["requests"] * 1_000_000)
             self.add(rate, server_cpu)
@@ -260,10 +260,10 @@ class Bench:
         self, s: Stack, profile_name: str = "", tickets: int = DRAIN_TICKETS
     ) -> tuple[float, float]:
         """Tickets/s from the worker's start, and from its first stored ticket."""
-        producer = Producer({"bootstrap.servers": s.broker.bootstrap_servers, "linger.ms": 20})
+        producer = Producer({"bootstrap.servers": s.bootstrap_servers, "linger.ms": 20})
         s.start_api()  # creates the topics
         for i in range(tickets):
-            body = json.dumps(seed_ticket(f"d{i}")).encode()
+            body = json.dumps(example_ticket(f"d{i}")).encode()
             while True:
                 try:
                     producer.produce(s.topic, body, f"d{i}".encode())
@@ -326,7 +326,7 @@ class Bench:
         s = self.stack()
         s.start_api()
         s.start_worker()
-        httpx2.post(f"{s.url}/data", json=seed_ticket("up")).raise_for_status()
+        httpx2.post(f"{s.url}/data", json=example_ticket("up")).raise_for_status()
         wait_for(s.stored, 60, "the first ticket stored")
         started = time.perf_counter()
         _seed_posts(s.url)
@@ -411,7 +411,7 @@ def _seed_posts(url: str) -> float:
     started = time.perf_counter()
     with requests.Session() as session:
         for i in range(1000):
-            session.post(f"{url}/data", json=seed_ticket(f"{run}-{i}")).raise_for_status()
+            session.post(f"{url}/data", json=example_ticket(f"{run}-{i}")).raise_for_status()
     return time.perf_counter() - started
 
 

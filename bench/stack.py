@@ -11,16 +11,13 @@ import os
 import re
 import resource
 import subprocess
-import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
-from tests.helpers import free_port, wait_for
-
-from shopstream.kafka.broker import LocalBroker
-from shopstream.stores import open_store
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.supervise import wait_for
+from testbed.pipeline import Pipeline, pipeline_env
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -53,79 +50,41 @@ def children_cpu_seconds() -> float:
 
 
 @dataclass
-class Stack:
-    """An API and a worker on a broker, in a scratch directory, on free ports."""
+class Stack(Pipeline):
+    """A pipeline as the bench measures it: its output dropped, its peak memory recorded."""
 
-    broker: LocalBroker
-    workdir: Path
-    database_url: str
-    topic: str = field(default_factory=lambda: f"bench-{uuid.uuid4().hex[:8]}")
-    group: str = ""
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    api_port: int = field(default_factory=free_port)
+    keep_logs: bool = False
 
     @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
-            "KAFKA_TOPIC": self.topic,
-            "WORKER_GROUP": self.group or self.topic,
-            "DATABASE_URL": self.database_url,
-            "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),  # the ceiling apps live in bench/
-        }
+    def topic(self) -> str:
+        return self.env["KAFKA_TOPIC"]
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+    def bootstrap_servers(self) -> str:
+        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
 
     def pid(self, role: str) -> int:
-        return self.processes[role].pid
-
-    def spawn(self, role: str, *args: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            [sys.executable, *args],
-            env=self.env,
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.processes[role] = process
-        return process
-
-    def start_api(self, app: str | None = None) -> None:
-        if app is None:
-            self.spawn("api", "-m", "shopstream", "api", "--port", str(self.api_port))
-        else:
-            self.spawn(
-                "ceiling",
-                *("-m", "uvicorn", app, "--port", str(self.api_port), "--no-access-log"),
-                *("--log-level", "warning"),
-            )
-        wait_for(self._answers, 30, "the API")
-
-    def _answers(self) -> bool:
-        try:
-            httpx2.get(f"{self.url}/openapi.json", timeout=2)
-        except httpx2.HTTPError:
-            return False
-        return True
-
-    def start_worker(self) -> None:
-        self.spawn("worker", "-m", "shopstream", "worker")
+        return self.roles[role].pid
 
     def stored(self) -> int:
-        return open_store(self.database_url).count()
+        return self.store.count()
 
     def stop(self) -> None:
-        for role, process in self.processes.items():
+        for role, process in self.roles.items():
             PEAK_RSS_MB[role] = max(PEAK_RSS_MB.get(role, 0.0), peak_rss_mb(process.pid))
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            process.wait(30)
+        super().stop()
+
+
+def new_stack(
+    broker: LocalBroker, workdir: Path, database_url: str, topic: str = "", group: str = ""
+) -> Stack:
+    """A stack on ``broker`` in ``workdir``: its own topic and group unless given."""
+    env = pipeline_env(broker.bootstrap_servers, database_url, LOG_LEVEL="WARNING")
+    del env["WORKER_SESSION_TIMEOUT_MS"]  # the product's default, as `shopstream up` runs
+    if topic:
+        env["KAFKA_TOPIC"] = topic
+    env["WORKER_GROUP"] = group or env["KAFKA_TOPIC"]
+    return Stack(workdir, env)
 
 
 def wrk(url: str, connections: int, batch: int = 0, seconds: int = WRK_SECONDS) -> dict[str, float]:

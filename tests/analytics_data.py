@@ -8,9 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from shopstream.catalog import Catalog
 from shopstream.enrich import enrich
 from shopstream.models import EnrichedTicket, Ticket
+
+CATEGORIES = Catalog.load().categories
 
 
 def _ticket(ticket_id: str, store: str, day: str, *lines: tuple[str, float]) -> dict[str, Any]:
@@ -98,3 +102,11 @@ TICKETS_BY_DATE = {"2020-01-01": 1, "2020-01-02": 2, "2020-01-03": 1}
 def enriched_tickets() -> list[EnrichedTicket]:
     catalog = Catalog.load()
     return [enrich(Ticket.model_validate_json(json.dumps(t)), catalog) for t in TICKETS]
+
+
+def approx_figures(expected: dict[str, Any]) -> dict[str, Any]:
+    """``expected`` with its fractions compared to within rounding."""
+    return {
+        key: pytest.approx(value, rel=1e-12) if not isinstance(value, int) else value
+        for key, value in expected.items()
+    }

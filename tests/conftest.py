@@ -1,23 +1,27 @@
-"""Fixtures every kind of test may use."""
+"""What every test has: fixture plugins, and an environment holding none of shopstream's
+settings, so that nothing set in the shell (an API_KEYS, a DATABASE_URL) leaks into a test."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.postgres import PostgresServer
+from shopstream.config import environment_names
+from tests.helpers import Command, CommandResult, run_command
+
+pytest_plugins = ["tests.plugins.kafka", "tests.plugins.pipelines", "tests.plugins.postgres"]
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for the session; each test asks it for a database of its own."""
-    # Not under pytest's tmp_path: its parent is private to root, and the server may run
-    # as the postgres user.
-    server = PostgresServer(Path(tempfile.mkdtemp(prefix="shopstream-pg-")))
-    server.start()
-    yield server
-    server.stop()
-    server.remove()
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in environment_names():
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def command(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Command:
+    """``shopstream`` as a command in this process: no subprocess (the unit tests have none)."""
+
+    def run(*args: str, **environment: str) -> CommandResult:
+        return run_command(args, environment, capsys, monkeypatch)
+
+    return run

@@ -1,24 +1,23 @@
-"""Shared test helpers: waiting on a condition with a deadline, free ports, seed data."""
+"""Test helpers: the example ticket, settings from variable names, the CLI as users run it."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
 import pytest
 
-from shopstream.stress import seed_ticket
+from shopstream.config import SECTIONS, Settings, env_name
+from shopstream.load import example_ticket
 
-T = TypeVar("T")
+EXAMPLE_TICKET: dict[str, Any] = example_ticket("123456789")
 
-SEED_TICKET: dict[str, Any] = seed_ticket("123456789")
-
-SEED_AFTER_PROCESSING: dict[str, Any] = {
+EXAMPLE_AFTER_PROCESSING: dict[str, Any] = {
     "id": "123456789",
     "store": "Brussels",
     "date": "2020-01-01",
@@ -32,27 +31,8 @@ SEED_AFTER_PROCESSING: dict[str, Any] = {
 
 
 def ticket(ticket_id: object, **changes: Any) -> dict[str, Any]:
-    """The seed's ticket with another id (and any field changed)."""
-    return {**SEED_TICKET, "id": ticket_id, **changes}
-
-
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` if too late."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """The example ticket with another id (and any field changed)."""
+    return {**EXAMPLE_TICKET, "id": ticket_id, **changes}
 
 
 def shopstream(
@@ -70,7 +50,7 @@ def shopstream(
     )
 
 
-def assert_seed_figures(figures: dict[str, Any], tickets: int = 1000) -> None:
+def assert_example_figures(figures: dict[str, Any], tickets: int = 1000) -> None:
     """What the manager sees after the seed's stress test: a third each, 1.5 on average."""
     assert figures["tickets"] == tickets
     assert figures["category_share"] == {
@@ -80,3 +60,80 @@ def assert_seed_figures(figures: dict[str, Any], tickets: int = 1000) -> None:
         "Other": 0.0,
     }
     assert figures["average_product_price"] == 1.5
+
+
+def settings_from(**environment: object) -> Settings:
+    """Settings from environment variable names, as a user gives them: ``API_KEYS="a,b"``.
+
+    Each goes to its section by its name; what is not given takes its default (the tests'
+    environment holds none of shopstream's variables).
+    """
+    by_name = {
+        env_name(section, field): (key, field)
+        for key, section in SECTIONS.items()
+        for field in section.model_fields
+    }
+    sections: dict[str, dict[str, object]] = {}
+    top: dict[str, object] = {}
+    for name, value in environment.items():
+        if name == "LOG_LEVEL":
+            top["log_level"] = value
+            continue
+        key, field = by_name[name]
+        sections.setdefault(key, {})[field] = value
+    built = {key: SECTIONS[key].model_validate(fields) for key, fields in sections.items()}
+    return Settings.model_validate({**built, **top})
+
+
+SASL_USER, SASL_PASSWORD = "till", "s3cret-Pa55"
+"""the user the test brokers' SASL listeners accept"""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Command(Protocol):
+    """``command("report", "--json", DATABASE_URL=...)``: ``shopstream`` run in this process."""
+
+    def __call__(self, *args: str, **environment: str) -> CommandResult: ...
+
+
+def run_command(
+    args: Sequence[str],
+    environment: Mapping[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> CommandResult:
+    """``shopstream args`` in this process, as its entry point runs it: exit status, output."""
+    from shopstream import cli
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", ["shopstream", *args])
+    capsys.readouterr()
+    code: int | str | None = 0
+    try:
+        cli.main()
+    except SystemExit as exited:
+        code = exited.code
+    out = capsys.readouterr()
+    return CommandResult(code if isinstance(code, int) else 1, out.out, out.err)
+
+
+def fails_fast(
+    command: Sequence[str], env: Mapping[str, str], cwd: Path, said: Sequence[str], secret: str
+) -> None:
+    """``shopstream command`` exits non-zero within 15 s, saying ``said``, never ``secret``."""
+    started = time.monotonic()
+    result = shopstream(*command, env=env, cwd=cwd, timeout=60)
+    seconds = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for words in said:
+        assert words in output, output
+    assert secret not in output  # a password is never echoed
+    assert seconds < 15, f"{seconds:.1f} s"

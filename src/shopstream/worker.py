@@ -33,8 +33,8 @@ from shopstream.errors import (
     StoreUnavailable,
     TicketRefused,
 )
-from shopstream.gc import keep_out_of_collections
-from shopstream.kafka.deadletter import ID_CONFLICT, Rejected
+from shopstream.gcfreeze import keep_out_of_collections
+from shopstream.kafka.deadletters import ID_CONFLICT, Rejected
 from shopstream.models import EnrichedTicket, Ticket, purchase
 from shopstream.stores import Store
 
@@ -66,7 +66,7 @@ class Consumer(Protocol):
 
 
 class DeadLetterSink(Protocol):
-    """Where rejected messages go (``kafka.deadletter.DeadLetters``)."""
+    """Where rejected messages go (``kafka.deadletters.DeadLetters``)."""
 
     def send(self, rejected: Sequence[Rejected]) -> None:
         """Return once the dead-letter topic acknowledged every one; raise PublishError if not."""
@@ -148,13 +148,13 @@ class Worker:
         keep_out_of_collections()
         log.info(
             "worker consuming %s as group %s into %s",
-            self._settings.kafka_topic,
-            self._settings.worker_group,
-            self._settings.database_url,
+            self._settings.kafka.topic,
+            self._settings.worker.group,
+            self._settings.store.database_url,
         )
         try:
             while not self._stopping.is_set():
-                batch = self._consumer.next_batch(self._settings.worker_batch_size, _POLL_WAIT_S)
+                batch = self._consumer.next_batch(self._settings.worker.batch_size, _POLL_WAIT_S)
                 if batch:
                     self.handle(batch)
         finally:

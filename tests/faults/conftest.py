@@ -1,39 +1,31 @@
-"""The fault suite reuses the integration fixtures and prints one verdict per scenario."""
+"""The fault suite prints one verdict per scenario, and keeps them in artifacts/."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.faults.harness import Verdict
-from tests.integration.conftest import (
-    REPO,
-    kafka,
-    make_module_pipeline,
-    make_own_pipeline,
-    make_pipeline,
-    own_broker,
-)
+from testbed.pipeline import REPO
+from tests.faults.harness import Scenario
 
-__all__ = ["kafka", "make_module_pipeline", "make_own_pipeline", "make_pipeline", "own_broker"]
-
-_VERDICTS: list[Verdict] = []
+_SCENARIOS: list[Scenario] = []
 SUMMARY = REPO / "artifacts" / "faults-summary.txt"
 
 
 @pytest.fixture
-def record() -> list[Verdict]:
-    """Append a scenario's verdict here to have it in the run's summary."""
-    return _VERDICTS
+def record() -> list[Scenario]:
+    """Append a scenario here to have its verdict in the run's summary."""
+    return _SCENARIOS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _VERDICTS:
+    if not _SCENARIOS:
         return
-    lines = [v.line() for v in _VERDICTS]
+    verdicts = [s.verdict for s in _SCENARIOS]
+    lines = [s.line() for s in _SCENARIOS]
     lines.append(
-        f"{len(_VERDICTS)} scenarios, {sum(v.faults for v in _VERDICTS)} faults injected, "
-        f"{sum(v.acknowledged for v in _VERDICTS)} tickets acknowledged, "
-        f"lost {sum(v.lost for v in _VERDICTS)}, duplicated {sum(v.duplicated for v in _VERDICTS)}"
+        f"{len(_SCENARIOS)} scenarios, {sum(s.faults for s in _SCENARIOS)} faults injected, "
+        f"{sum(v.acknowledged for v in verdicts)} tickets acknowledged, "
+        f"lost {sum(v.lost for v in verdicts)}, duplicated {sum(v.duplicated for v in verdicts)}"
     )
     terminalreporter.section("faults: acknowledged ⊆ stored, one record per id")
     for line in lines:

@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shopstream.models import Purchase, Ticket, as_message
-from tests.faults.harness import stored_purchases
-from tests.helpers import shopstream, ticket, wait_for
-from tests.integration.conftest import REPO, MakePipeline, Pipeline
-from tests.postgres import PostgresServer
+from shopstream.models import Purchase, Ticket, as_message, purchase
+from shopstream.supervise import wait_for
+from testbed.pipeline import REPO, MakePipeline, Pipeline
+from testbed.postgres import PostgresServer
+from tests.helpers import shopstream, ticket
 
 pytestmark = pytest.mark.faults
 
@@ -271,7 +271,7 @@ def test_every_answer_is_kept_by_the_store(attacked: Adversary) -> None:
     pipeline.wait_stored(["after-the-attack"], timeout=60)
     expected.first.pop("after-the-attack")
 
-    stored = stored_purchases(pipeline.env["DATABASE_URL"])
+    stored = [(t.id, purchase(t)) for t in pipeline.store.tickets()]
     copies = Counter(ticket_id for ticket_id, _ in stored)
     duplicated = [i for i, n in copies.items() if n > 1]
     stored_once = {ticket_id: found for ticket_id, found in stored}
@@ -282,8 +282,8 @@ def test_every_answer_is_kept_by_the_store(attacked: Adversary) -> None:
     assert lost == set()
     assert refused_but_stored == set()
     assert set(stored_once) == set(expected.first)
-    for ticket_id, purchase in expected.first.items():
-        assert stored_once[ticket_id] == purchase, ticket_id
+    for ticket_id, posted in expected.first.items():
+        assert stored_once[ticket_id] == posted, ticket_id
     letters: Counter[str] = Counter()
 
     def conflicts_dead_lettered() -> bool:

@@ -17,10 +17,12 @@ import httpx2
 import pytest
 from confluent_kafka import Producer
 
-from shopstream.kafka.broker import LocalBroker
-from tests.faults.harness import Load, Verdict, finish, let_some_through
-from tests.helpers import shopstream, ticket, wait_for
-from tests.integration.conftest import MakePipeline, Pipeline
+from shopstream.load import Load
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, Pipeline
+from tests.faults.harness import Scenario, finish, let_some_through, load_on
+from tests.helpers import shopstream, ticket
 
 pytestmark = pytest.mark.faults
 
@@ -33,19 +35,11 @@ def _let_some_through(pipeline: Pipeline, low: int = 100, high: int = 400) -> No
     let_some_through(pipeline.store, low, high)
 
 
-def _finish(
-    scenario: str, faults: int, load: Load, pipeline: Pipeline, record: list[Verdict]
-) -> Verdict:
-    result = finish(scenario, faults, load, pipeline)
-    record.append(result)
-    return result
-
-
-def test_worker_killed(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+def test_worker_killed(make_pipeline: MakePipeline, record: list[Scenario]) -> None:
     """SIGKILL the worker again and again, half the time right after a store write."""
     pipeline = make_pipeline(WORKER_BATCH_SIZE="100", CRASH_P="0.2")
     pipeline.start_api()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     external = between_store_and_commit = 0
     while external + between_store_and_commit < 12 or between_store_and_commit < 4:
         if between_store_and_commit < 4:
@@ -59,66 +53,66 @@ def test_worker_killed(make_pipeline: MakePipeline, record: list[Verdict]) -> No
             worker.wait()
             external += 1
     pipeline.start_worker()
-    _finish("worker killed", external + between_store_and_commit, load, pipeline, record)
+    finish("worker killed", external + between_store_and_commit, load, pipeline, record)
 
 
 def test_one_of_three_workers_killed(
-    make_pipeline: MakePipeline, tmp_path: Path, record: list[Verdict]
+    make_pipeline: MakePipeline, tmp_path: Path, record: list[Scenario]
 ) -> None:
     """Three workers share six partitions; one is killed; the others take its partitions."""
     pipeline = make_pipeline(f"sqlite:///{tmp_path / 'shop.db'}", KAFKA_PARTITIONS="6")
     pipeline.start_api()
     workers = [pipeline.start_worker() for _ in range(3)]
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     _let_some_through(pipeline, 500, 800)
     workers[0].send_signal(signal.SIGKILL)
     workers[0].wait()
     _let_some_through(pipeline, 1000, 1500)
-    _finish("one of three workers killed", 1, load, pipeline, record)
+    finish("one of three workers killed", 1, load, pipeline, record)
 
 
 def test_broker_restarted(
-    own_broker: LocalBroker, make_own_pipeline: MakePipeline, record: list[Verdict]
+    own_broker: LocalBroker, make_own_pipeline: MakePipeline, record: list[Scenario]
 ) -> None:
     """The broker goes away for ~10 s twice (stopped, then SIGKILLed) under load."""
     pipeline = make_own_pipeline(PUBLISH_TIMEOUT_S="2")
     pipeline.start_api()
     pipeline.start_worker()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     for outage in (own_broker.stop, own_broker.kill):
         _let_some_through(pipeline)
         outage()
         wait_for(partial(_refused_more, load, load.refused[503] + 50), 30, "503s while down")
         own_broker.start()
     _let_some_through(pipeline)
-    result = _finish("broker restarted (stop, kill)", 2, load, pipeline, record)
+    result = finish("broker restarted (stop, kill)", 2, load, pipeline, record)
     # While it was down: quick 503s, never a hung request (the client waits 15 s).
     assert load.refused[503] > 100
     assert load.slowest_refusal_s < 2 + 1 + 1
-    assert result.acknowledged > 500
+    assert result.verdict.acknowledged > 500
 
 
-def test_api_stopped(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+def test_api_stopped(make_pipeline: MakePipeline, record: list[Scenario]) -> None:
     """SIGTERM the API under load: requests in flight finish, then it exits."""
     pipeline = make_pipeline()
     api = pipeline.start_api()
     pipeline.start_worker()
-    load = Load(pipeline.url, clients=16).start()
+    load = load_on(pipeline, clients=16)
     _let_some_through(pipeline, 500, 1000)
     api.send_signal(signal.SIGTERM)
     # uvicorn drains, shuts the app down, then re-raises the signal it handled.
     assert api.wait(30) in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in pipeline.logs()
-    _finish("API stopped (SIGTERM)", 1, load, pipeline, record)
+    finish("API stopped (SIGTERM)", 1, load, pipeline, record)
 
 
-def test_store_failing(make_pipeline: MakePipeline, tmp_path: Path, record: list[Verdict]) -> None:
+def test_store_failing(make_pipeline: MakePipeline, tmp_path: Path, record: list[Scenario]) -> None:
     """The database is locked for a while: the worker retries without committing."""
     database = tmp_path / "shop.db"
     pipeline = make_pipeline(f"sqlite:///{database}")
     pipeline.start_api()
     pipeline.start_worker()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     faults = 0
     for _ in range(2):
         _let_some_through(pipeline)
@@ -128,7 +122,7 @@ def test_store_failing(make_pipeline: MakePipeline, tmp_path: Path, record: list
             wait_for(lambda: "not stored, will retry" in pipeline.logs(), 30, "a failed write")
         # Released: the worker's next try goes through.
     _let_some_through(pipeline)
-    _finish("store failing (locked)", faults, load, pipeline, record)
+    finish("store failing (locked)", faults, load, pipeline, record)
 
 
 def _dead_letters(pipeline: Pipeline) -> list[dict[str, object]]:
@@ -138,7 +132,7 @@ def _dead_letters(pipeline: Pipeline) -> list[dict[str, object]]:
 
 
 def test_poison_messages(
-    make_pipeline: MakePipeline, tmp_path: Path, record: list[Verdict]
+    make_pipeline: MakePipeline, tmp_path: Path, record: list[Scenario]
 ) -> None:
     """Garbage on the topic and a ticket the store refuses are dead-lettered, the stream goes
     on, and once the store takes it again, replay stores the ticket."""
@@ -146,7 +140,7 @@ def test_poison_messages(
     pipeline = make_pipeline(f"sqlite:///{database}")
     pipeline.start_api()
     pipeline.start_worker()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     _let_some_through(pipeline)
     # A constraint someone added to the database refuses one store's tickets.
     with closing(sqlite3.connect(database, timeout=30)) as db:
@@ -184,4 +178,4 @@ def test_poison_messages(
     pipeline.wait_stored(["poison"])
     # The two that are still not tickets came back, with their new origin.
     wait_for(lambda: len(_dead_letters(pipeline)) == 5, 60, "the two still-bad letters back")
-    _finish("poison messages", 3, load, pipeline, record)
+    finish("poison messages", 3, load, pipeline, record)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Load, Verdict, finish, let_some_through
-from tests.helpers import wait_for
-from tests.integration.conftest import MakePipeline, Pipeline
+from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, Pipeline
+from tests.faults.harness import Scenario, finish, let_some_through, load_on
 
 pytestmark = pytest.mark.faults
 
@@ -38,7 +38,7 @@ def _edit_line(path: Path, number: int, edit: str) -> str:
     return old
 
 
-def test_an_odd_line_mid_file(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+def test_an_odd_line_mid_file(make_pipeline: MakePipeline, record: list[Scenario]) -> None:
     """A line re-indented by hand is read as it is; a broken one stops the worker, naming it.
 
     The worker is stopped for each edit (an editor writing in place under a running
@@ -47,7 +47,7 @@ def test_an_odd_line_mid_file(make_pipeline: MakePipeline, record: list[Verdict]
     pipeline = make_pipeline()
     pipeline.start_api()
     worker = pipeline.start_worker()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     let_some_through(pipeline.store, 300, 500)
     path = _database(pipeline)
 
@@ -70,15 +70,15 @@ def test_an_odd_line_mid_file(make_pipeline: MakePipeline, record: list[Verdict]
     _edit_line(path, 9, good)  # the person puts it right
     pipeline.start_worker()
     let_some_through(pipeline.store)
-    finish_file("odd line mid-file", 2, load, pipeline, record)
+    finish("odd line mid-file", 2, load, pipeline, record)
 
 
-def test_the_file_replaced_by_rename(make_pipeline: MakePipeline, record: list[Verdict]) -> None:
+def test_the_file_replaced_by_rename(make_pipeline: MakePipeline, record: list[Scenario]) -> None:
     """An editor saves through a new file and a rename while the worker writes on."""
     pipeline = make_pipeline()
     pipeline.start_api()
     pipeline.start_worker()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     path = _database(pipeline)
     for edit in range(3):
         let_some_through(pipeline.store, 300, 600)
@@ -89,30 +89,23 @@ def test_the_file_replaced_by_rename(make_pipeline: MakePipeline, record: list[V
         os.replace(saved, path)  # ...and the editor saves its copy over it
         wait_for(partial(_adopted, pipeline, edit + 1), 60, "the worker to adopt the new file")
     let_some_through(pipeline.store)
-    finish_file("file replaced by rename", 3, load, pipeline, record)
+    finish("file replaced by rename", 3, load, pipeline, record)
     assert json.loads(path.read_text())[0]["store"] == "Bruxelles"  # the edit is kept
 
 
 @pytest.mark.parametrize("crash_at", ["before-fsync", "mid-write"])
 def test_a_crash_while_writing(
-    make_pipeline: MakePipeline, record: list[Verdict], crash_at: str
+    make_pipeline: MakePipeline, record: list[Scenario], crash_at: str
 ) -> None:
     """The worker dies with its append written but not fsynced, or half written."""
     pipeline = make_pipeline(WORKER_BATCH_SIZE="100", CRASH_AT=crash_at, CRASH_P="0.2")
     pipeline.start_api()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     for _ in range(4):
         crashing = pipeline.spawn(module="tests.faults.crashing_worker")
         assert crashing.wait(120) == -signal.SIGKILL
     pipeline.start_worker()
     let_some_through(pipeline.store)
-    finish_file(f"crash {crash_at.replace('-', ' ')}", 4, load, pipeline, record)
+    finish(f"crash {crash_at.replace('-', ' ')}", 4, load, pipeline, record)
     if crash_at == "mid-write":
         assert list(_database(pipeline).parent.glob("database.json.torn-*"))
-
-
-def finish_file(
-    scenario: str, faults: int, load: Load, pipeline: Pipeline, record: list[Verdict]
-) -> None:
-    result = finish(scenario, faults, load, pipeline)
-    record.append(result)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import APIOperation, Case, GenerationMode
 
 from shopstream.models import Ticket
-from tests.integration.conftest import REPO, MakePipeline, Pipeline
+from testbed.pipeline import REPO, MakePipeline, Pipeline
 
 pytestmark = pytest.mark.faults
 

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from shopstream.kafka.cluster import LocalCluster
-from tests.faults.harness import Load, finish, let_some_through
-from tests.helpers import free_port, wait_for
-from tests.integration.conftest import LIBS, MakePipeline
-from tests.postgres import PostgresServer
+from shopstream.localkafka.cluster import LocalCluster
+from shopstream.supervise import wait_for
+from testbed.pipeline import LIBS, MakePipeline
+from testbed.ports import free_port
+from testbed.postgres import PostgresServer
+from tests.faults.harness import finish, let_some_through, load_on
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def test_one_broker_killed_under_load_loses_nothing(
     topic = pipeline.env["KAFKA_TOPIC"]
     pipeline.start_api()
     pipeline.start_worker()
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     let_some_through(pipeline.store, 500, 800)
 
     victim = cluster.nodes[1]
@@ -66,5 +67,5 @@ def test_one_broker_killed_under_load_loses_nothing(
     wait_for(lambda: _fully_replicated(cluster, topic), 120, "the killed broker back in sync")
     let_some_through(pipeline.store, 300, 500)
 
-    result = finish("one of three brokers killed", 1, load, pipeline)
-    assert result.acknowledged > 1500
+    verdict = finish("one of three brokers killed", 1, load, pipeline).verdict
+    assert verdict.acknowledged > 1500

@@ -13,8 +13,9 @@ import httpx2
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
-from tests.helpers import assert_seed_figures, ticket, wait_for
-from tests.integration.conftest import REPO, MakePipeline
+from shopstream.supervise import wait_for
+from testbed.pipeline import REPO, MakePipeline
+from tests.helpers import assert_example_figures, ticket
 
 pytestmark = pytest.mark.integration
 
@@ -147,7 +148,7 @@ def test_the_dashboard_fills_live_and_shows_what_the_api_says(
         **{key: figures[key] for key in shown if key in figures},
         "tickets_by_date": timeline["tickets_by_date"],
     }
-    assert_seed_figures(figures)
+    assert_example_figures(figures)
     assert page.locator("#kpi-average-product-price").inner_text() == "1.50"
 
     ARTIFACTS.mkdir(exist_ok=True)

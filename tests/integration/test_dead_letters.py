@@ -13,15 +13,15 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     NewTopic,
 )
 
-from shopstream import dlq
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings, WorkerSettings
 from shopstream.errors import PublishError
-from shopstream.kafka import deadletter
+from shopstream.kafka import deadletters
 from shopstream.kafka.admin import ensure_topics
-from shopstream.kafka.broker import LocalBroker
-from shopstream.kafka.deadletter import DeadLetters, Rejected
-from tests.helpers import shopstream, ticket, wait_for
-from tests.integration.conftest import MakePipeline, pipeline_env
+from shopstream.kafka.deadletters import DeadLetters, Rejected
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, pipeline_env
+from tests.helpers import shopstream, ticket
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +30,8 @@ pytestmark = pytest.mark.integration
 def settings(kafka: LocalBroker) -> Settings:
     env = pipeline_env(kafka.bootstrap_servers, "database.json")
     return Settings(
-        kafka_bootstrap_servers=kafka.bootstrap_servers,
-        kafka_topic=env["KAFKA_TOPIC"],
-        worker_group=env["WORKER_GROUP"],
+        kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, topic=env["KAFKA_TOPIC"]),
+        worker=WorkerSettings(group=env["WORKER_GROUP"]),
     )
 
 
@@ -71,13 +70,13 @@ def _letter(offset: int, value: bytes) -> Rejected:
 
 def test_topics_keep_messages_until_stored_by_default(settings: Settings) -> None:
     ensure_topics(settings)
-    topics = [settings.kafka_topic, settings.dead_letter_topic]
+    topics = [settings.kafka.topic, settings.kafka.dead_letter_topic]
     resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in topics]
     admin = _admin(settings)  # alive until the futures settle
     for future in admin.describe_configs(resources).values():
         config = future.result()
         assert config["retention.ms"].value == "-1"
-        assert int(config["max.message.bytes"].value) > settings.max_ticket_bytes
+        assert int(config["max.message.bytes"].value) > settings.kafka.max_ticket_bytes
 
 
 def test_topics_take_the_batches_a_producer_with_default_settings_makes(
@@ -96,7 +95,7 @@ def test_topics_take_the_batches_a_producer_with_default_settings_makes(
         body = json.dumps(ticket(f"burst-{n}")).encode()
         while True:
             try:
-                producer.produce(settings.kafka_topic, body, on_delivery=report)
+                producer.produce(settings.kafka.topic, body, on_delivery=report)
                 break
             except BufferError:
                 producer.poll(0.1)
@@ -109,23 +108,23 @@ def test_a_dead_letter_topic_deleted_at_run_time_is_made_again(settings: Setting
     letters = DeadLetters(settings)
     letters.send([_letter(0, b"junk")])
     admin = _admin(settings)
-    for future in admin.delete_topics([settings.dead_letter_topic]).values():
+    for future in admin.delete_topics([settings.kafka.dead_letter_topic]).values():
         future.result()
     wait_for(
-        lambda: settings.dead_letter_topic not in admin.list_topics(timeout=5).topics,
+        lambda: settings.kafka.dead_letter_topic not in admin.list_topics(timeout=5).topics,
         30,
         "the topic to be gone",
     )
     letters.send([_letter(1, b"more junk")])
     letters.close()
-    [message] = _read_all(settings, settings.dead_letter_topic, 1)
+    [message] = _read_all(settings, settings.kafka.dead_letter_topic, 1)
     assert message.value() == b"more junk"
 
 
 def test_a_letter_too_large_for_its_topic_goes_as_a_truncated_copy(settings: Settings) -> None:
     admin = _admin(settings)
     small = NewTopic(
-        settings.dead_letter_topic, num_partitions=1, config={"max.message.bytes": "20000"}
+        settings.kafka.dead_letter_topic, num_partitions=1, config={"max.message.bytes": "20000"}
     )
     for future in admin.create_topics([small]).values():
         future.result()
@@ -134,14 +133,14 @@ def test_a_letter_too_large_for_its_topic_goes_as_a_truncated_copy(settings: Set
     letters = DeadLetters(settings)
     letters.send([_letter(7, big), _letter(8, b"small")])
     letters.close()
-    found = {m.value(): m for m in _read_all(settings, settings.dead_letter_topic, 2)}
+    found = {m.value(): m for m in _read_all(settings, settings.kafka.dead_letter_topic, 2)}
     assert b"small" in found
     [copy] = [m for value, m in found.items() if value != b"small"]
     headers = dict(copy.headers() or [])
-    assert len(copy.value() or b"") == deadletter.TRUNCATED_BYTES
-    assert headers[deadletter.TRUNCATED] == str(len(big)).encode()
-    assert headers[deadletter.OFFSET] == b"7"
-    assert headers[deadletter.REASON] == b"not a valid ticket: test"
+    assert len(copy.value() or b"") == deadletters.TRUNCATED_BYTES
+    assert headers[deadletters.TRUNCATED] == str(len(big)).encode()
+    assert headers[deadletters.OFFSET] == b"7"
+    assert headers[deadletters.REASON] == b"not a valid ticket: test"
 
 
 class _FailingSecondFlush:
@@ -165,18 +164,20 @@ def test_replay_commits_each_chunk_so_a_failed_replay_resumes(
     ensure_topics(settings)
     producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
     for n in range(2500):
-        producer.produce(settings.dead_letter_topic, b"letter", str(n).encode(), partition=0)
+        producer.produce(settings.kafka.dead_letter_topic, b"letter", str(n).encode(), partition=0)
     assert producer.flush(30) == 0
-    monkeypatch.setattr(dlq, "Producer", lambda config: _FailingSecondFlush(Producer(config)))
+    monkeypatch.setattr(
+        deadletters, "Producer", lambda config: _FailingSecondFlush(Producer(config))
+    )
     with pytest.raises(PublishError):
-        dlq.replay(settings)
+        deadletters.replay(settings)
     monkeypatch.undo()
-    group = f"{settings.worker_group}.dlq-replay"
+    group = f"{settings.worker.group}.dlq-replay"
     reader = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
-    committed = reader.committed([TopicPartition(settings.dead_letter_topic, 0)], timeout=10)
+    committed = reader.committed([TopicPartition(settings.kafka.dead_letter_topic, 0)], timeout=10)
     reader.close()
     assert committed[0].offset == 1000  # the first chunk is marked; the second is not
-    assert dlq.replay(settings) == 1500  # the next replay sends only what was not marked
+    assert deadletters.replay(settings) == 1500  # the next replay sends only what was not marked
 
 
 def test_an_id_conflict_is_listed_by_dlq_list(make_pipeline: MakePipeline) -> None:

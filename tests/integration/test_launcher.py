@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 
 from shopstream.errors import BrokerError
-from shopstream.kafka.broker import LocalBroker
-from shopstream.kafka.cluster import PORT_STEP
-from tests.helpers import free_port, shopstream, wait_for
-from tests.integration.conftest import LIBS, SASL_PASSWORD, SASL_USER
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.localkafka.cluster import PORT_STEP
+from shopstream.localkafka.guard import port_taken
+from shopstream.supervise import wait_for
+from testbed.pipeline import LIBS
+from testbed.ports import free_port
+from tests.helpers import SASL_PASSWORD, SASL_USER, shopstream
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +191,17 @@ def test_a_start_stopped_before_its_broker_answers_takes_the_jvm_down(
     assert start.returncode != 0
     wait_for(lambda: not _jvms(launched), 30, "no JVM left behind")
     assert not (launched / "broker.pid").exists()
+
+
+def test_connections_of_a_stopped_broker_do_not_hold_its_port() -> None:
+    """The side that closes first keeps the connection in TIME_WAIT: a broker that stopped."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM's is
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()
+    client.close()
+    assert not port_taken("127.0.0.1", port)

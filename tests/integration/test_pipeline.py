@@ -13,8 +13,8 @@ import httpx2
 import psycopg
 import pytest
 
-from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, shopstream, ticket
-from tests.integration.conftest import MakePipeline
+from testbed.pipeline import MakePipeline
+from tests.helpers import EXAMPLE_AFTER_PROCESSING, EXAMPLE_TICKET, shopstream, ticket
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +25,10 @@ def test_a_posted_ticket_is_stored_enriched_in_database_json(
     pipeline = make_pipeline()
     pipeline.start_api()
     pipeline.start_worker()
-    response = httpx2.post(f"{pipeline.url}/data", json=SEED_TICKET, timeout=10)
+    response = httpx2.post(f"{pipeline.url}/data", json=EXAMPLE_TICKET, timeout=10)
     assert response.status_code == 202
     pipeline.wait_stored(["123456789"])
-    assert json.loads((tmp_path / "database.json").read_text()) == [SEED_AFTER_PROCESSING]
+    assert json.loads((tmp_path / "database.json").read_text()) == [EXAMPLE_AFTER_PROCESSING]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

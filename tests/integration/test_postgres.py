@@ -10,9 +10,11 @@ import pytest
 
 from shopstream.analytics import Filters
 from shopstream.stores.postgres import PostgresStore
-from tests.helpers import ticket, wait_for
-from tests.integration.conftest import MakePipeline
-from tests.postgres import PostgresServer
+from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline
+from testbed.postgres import PostgresServer
+from tests.contracts.stores import assert_a_refusal_keeps_nothing
+from tests.helpers import ticket
 from tests.unit.storedata import enriched
 
 pytestmark = pytest.mark.integration
@@ -113,3 +115,12 @@ def test_a_ticket_postgresql_refuses_never_stalls_its_batch_or_partition(
 def _post(url: str, body: dict[str, object]) -> str:
     assert httpx2.post(f"{url}/data", json=body, timeout=10).status_code == 202
     return str(body["id"])
+
+
+def _refuse_poison(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("ALTER TABLE tickets ADD CONSTRAINT no_poison CHECK (store <> 'Poison')")
+
+
+def test_data_postgresql_refuses_for_good_is_a_ticket_refusal(postgres: PostgresServer) -> None:
+    assert_a_refusal_keeps_nothing(postgres.new_database(), _refuse_poison)

@@ -9,10 +9,11 @@ import httpx2
 import psycopg
 import pytest
 
-from tests.faults.harness import Load, finish, let_some_through
-from tests.helpers import SEED_TICKET, wait_for
-from tests.integration.conftest import MakePipeline
-from tests.postgres import PostgresServer
+from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline
+from testbed.postgres import PostgresServer
+from tests.faults.harness import finish, let_some_through, load_on
+from tests.helpers import EXAMPLE_TICKET
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ def test_workers_joining_and_leaving_lose_nothing_and_double_nothing(
     pipeline = make_pipeline(url, KAFKA_PARTITIONS="6")
     pipeline.start_api()
     workers = [pipeline.start_worker() for _ in range(3)]
-    load = Load(pipeline.url).start()
+    load = load_on(pipeline)
     let_some_through(pipeline.store, 500, 800)
 
     workers[0].send_signal(signal.SIGKILL)  # leaves without a word: its session times out
@@ -39,10 +40,10 @@ def test_workers_joining_and_leaving_lose_nothing_and_double_nothing(
     assert workers[1].wait(30) == 0
     let_some_through(pipeline.store, 500, 800)
 
-    result = finish("workers joining and leaving", 3, load, pipeline)
-    assert result.acknowledged > 2000
+    verdict = finish("workers joining and leaving", 3, load, pipeline).verdict
+    assert verdict.acknowledged > 2000
     with psycopg.connect(url) as db:  # the roll-ups counted each ticket once too
-        assert db.execute("SELECT sum(tickets) FROM daily_tickets").fetchone() == (result.stored,)
+        assert db.execute("SELECT sum(tickets) FROM daily_tickets").fetchone() == (verdict.stored,)
     pair.send_signal(signal.SIGTERM)
     assert pair.wait(30) == 0
 
@@ -69,7 +70,7 @@ def test_api_workers_share_the_port(make_pipeline: MakePipeline, postgres: Postg
     ids = [f"w{i}" for i in range(200)]
     with httpx2.Client(base_url=pipeline.url, timeout=10) as client:
         for ticket_id in ids:
-            response = client.post("/data", json={**SEED_TICKET, "id": ticket_id})
+            response = client.post("/data", json={**EXAMPLE_TICKET, "id": ticket_id})
             assert response.status_code == 202
     pipeline.wait_stored(ids)
 

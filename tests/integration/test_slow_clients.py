@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from tests.helpers import ticket, wait_for
-from tests.integration.conftest import MakePipeline, Pipeline
+from shopstream.supervise import wait_for
+from testbed.pipeline import MakePipeline, Pipeline
+from tests.helpers import ticket
 
 pytestmark = pytest.mark.integration
 

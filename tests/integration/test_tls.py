@@ -8,18 +8,16 @@ once with the reason, never a hang.
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker
-from shopstream.kafka.tls import TlsFiles
-from tests.helpers import ticket
-from tests.integration.conftest import SASL_PASSWORD, SASL_USER, MakePipeline
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.localkafka.tls import TlsFiles
+from testbed.pipeline import MakePipeline
+from tests.helpers import SASL_PASSWORD, SASL_USER, fails_fast, ticket
 
 pytestmark = pytest.mark.integration
 
@@ -109,25 +107,6 @@ def test_the_pipeline_runs_over_ssl_with_a_client_certificate(
     _post_and_store("SSL, client certificate", make_pipeline, env)
 
 
-def _fails_fast(env: dict[str, str], command: list[str], cwd: Path, *said: str) -> None:
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "shopstream", *command],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    seconds = time.monotonic() - started
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    for words in said:
-        assert words in output, output
-    assert SASL_PASSWORD not in output
-    assert seconds < 15, f"{seconds:.1f} s"
-
-
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("protocol", ["SSL", "SASL_SSL"])
 def test_a_wrong_ca_fails_fast_naming_the_certificate_problem(
@@ -144,7 +123,7 @@ def test_a_wrong_ca_fails_fast_naming_the_certificate_problem(
         security = _sasl_ssl(secure_kafka, "SCRAM-SHA-512", other_ca.ca_cert)
     env = make_pipeline(**security).env
     said = ["the TLS handshake with Kafka failed (KAFKA_SSL_CA_FILE)", "certificate verify failed"]
-    _fails_fast(env, command, tmp_path, *said)
+    fails_fast(command, env, tmp_path, said, secret=SASL_PASSWORD)
 
 
 def test_without_kafka_ssl_ca_file_the_local_ca_is_not_trusted(
@@ -152,7 +131,9 @@ def test_without_kafka_ssl_ca_file_the_local_ca_is_not_trusted(
 ) -> None:
     """The system's CAs do not know the broker's: what works above is KAFKA_SSL_CA_FILE."""
     env = make_pipeline(**_sasl_ssl(secure_kafka, "PLAIN", ca=None)).env
-    _fails_fast(env, ["kafka", "status"], tmp_path, "certificate verify failed")
+    fails_fast(
+        ["kafka", "status"], env, tmp_path, ["certificate verify failed"], secret=SASL_PASSWORD
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -161,7 +142,7 @@ def test_a_client_without_a_certificate_is_refused_clearly(
 ) -> None:
     env = make_pipeline(**_ssl(secure_kafka, secure_kafka.tls_files.ca_cert, None)).env
     said = "Kafka refused the TLS connection: it requires a client certificate its CA signed"
-    _fails_fast(env, command, tmp_path, said, "KAFKA_SSL_CERT_FILE")
+    fails_fast(command, env, tmp_path, [said, "KAFKA_SSL_CERT_FILE"], secret=SASL_PASSWORD)
 
 
 def test_a_certificate_of_another_ca_is_refused_clearly(
@@ -169,4 +150,4 @@ def test_a_certificate_of_another_ca_is_refused_clearly(
 ) -> None:
     env = make_pipeline(**_ssl(secure_kafka, secure_kafka.tls_files.ca_cert, other_ca)).env
     said = "Kafka refused the TLS connection: it requires a client certificate its CA signed"
-    _fails_fast(env, ["kafka", "status"], tmp_path, said)
+    fails_fast(["kafka", "status"], env, tmp_path, [said], secret=SASL_PASSWORD)

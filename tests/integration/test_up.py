@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from shopstream.kafka.broker import LocalBroker
-from tests.helpers import assert_seed_figures, free_port, shopstream, wait_for
-from tests.integration.conftest import LIBS
+from shopstream.localkafka.broker import LocalBroker
+from shopstream.supervise import Supervisor, wait_for
+from testbed.pipeline import LIBS, api_ready
+from testbed.ports import free_port
+from tests.helpers import assert_example_figures, shopstream
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +32,9 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("DATABASE_URL", None)
-    log = (tmp_path / "up.log").open("wb")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "shopstream", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    up = Supervisor(env, cwd=tmp_path).start("up", "up", output=tmp_path / "up.log")
     try:
-        wait_for(lambda: _ready(f"http://127.0.0.1:{api_port}/ready"), 120, "the pipeline to be up")
+        wait_for(lambda: api_ready(f"http://127.0.0.1:{api_port}"), 120, "the pipeline to be up")
         stress = shopstream("stress", "--count", "1000", env=env, cwd=tmp_path)
         assert stress.returncode == 0, stress.stdout + stress.stderr
         assert "stored 1000" in stress.stdout
@@ -50,7 +43,7 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         figures = httpx2.get(f"http://127.0.0.1:{api_port}/analytics", timeout=10).json()
         report = shopstream("report", "--json", env=env, cwd=tmp_path)
         assert json.loads(report.stdout) == figures
-        assert_seed_figures(figures)
+        assert_example_figures(figures)
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(60)
@@ -63,10 +56,3 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     broker = LocalBroker(state, kafka_port, controller_port)
     assert broker.pid() is None
     assert not broker.answers(timeout=1)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx2.get(url, timeout=5).status_code == 200
-    except httpx2.HTTPError:
-        return False

@@ -1,40 +1,33 @@
-"""Every store, opened in a temporary directory: tests taking ``store`` run against each."""
+"""Unit tests: each store that needs no server, and no network, database or subprocess."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from shopstream.stores import Store, open_store
-from tests.analytics_data import enriched_tickets
-from tests.postgres import PostgresServer
 
-
-@pytest.fixture(params=["json", "sqlite", "postgres"])
+@pytest.fixture(params=["json", "sqlite"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store of each kind that needs no server (PostgreSQL's: the integration tests)."""
     if request.param == "json":
         return str(tmp_path / "database.json")
-    if request.param == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        return server.new_database()
     return f"sqlite:///{tmp_path / 'shop.db'}"
 
 
-@pytest.fixture
-def filled(store_url: str) -> str:
-    """A store holding the hand-computed analytics fixture; its URL."""
-    writer = open_store(store_url)
-    writer.open()
-    writer.add(enriched_tickets())
-    writer.close()
-    return store_url
+class _NotInUnitTests(AssertionError):
+    pass
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = open_store(store_url)
-    opened.open()
-    yield opened
-    opened.close()
+@pytest.fixture(autouse=True)
+def _no_network_database_or_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests run with no network, no database server and no subprocess."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise _NotInUnitTests("a unit test may not connect or start a process")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

@@ -1,15 +1,16 @@
-"""Stand-ins for Kafka and a store, for unit tests of the worker's logic: no network."""
+"""Stand-ins for Kafka and a store, for unit tests of the API and the worker: no network."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import Message
 
 from shopstream.analytics import Filters, Tally
 from shopstream.errors import PublishError, StoreError, StoreUnavailable, TicketRefused
-from shopstream.kafka.deadletter import Rejected
+from shopstream.kafka.deadletters import Rejected
 from shopstream.models import EnrichedTicket, purchase
 from shopstream.stores import Added
 
@@ -69,7 +70,7 @@ class FakeDeadLetters:
 class MemoryStore:
     """A store in a dict that may refuse some tickets, be unavailable, or break for good."""
 
-    tickets: dict[str, EnrichedTicket] = field(default_factory=dict)
+    kept: dict[str, EnrichedTicket] = field(default_factory=dict)
     refuses: Callable[[EnrichedTicket], bool] = lambda _: False
     unavailable: int = 0  # the next this many adds fail as if the database were down
     broken: bool = False
@@ -87,23 +88,59 @@ class MemoryStore:
             raise StoreUnavailable("database is locked")
         if any(self.refuses(t) for t in tickets):
             raise TicketRefused("CHECK constraint failed: no_poison")
-        fresh = [t for t in tickets if t.id not in self.tickets]
+        fresh = [t for t in tickets if t.id not in self.kept]
         conflicts = [
-            t.id
-            for t in tickets
-            if t.id in self.tickets and purchase(self.tickets[t.id]) != purchase(t)
+            t.id for t in tickets if t.id in self.kept and purchase(self.kept[t.id]) != purchase(t)
         ]
-        self.tickets.update((t.id, t) for t in fresh)
+        self.kept.update((t.id, t) for t in fresh)
         return Added(len(fresh), conflicts)
 
     def missing(self, ids: Iterable[str]) -> set[str]:
-        return set(ids) - set(self.tickets)
+        return set(ids) - set(self.kept)
 
     def count(self) -> int:
-        return len(self.tickets)
+        return len(self.kept)
 
     def tally(self, filters: Filters) -> Tally:
         return Tally()
 
+    def tickets(self) -> Iterator[EnrichedTicket]:
+        return iter(self.kept.values())
+
     def close(self) -> None:
         pass
+
+
+class FakePublisher:
+    """Records what would have gone to Kafka; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes]] = []
+        self.failure: PublishError | None = None
+        self.is_ready = True
+
+    async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.published.extend(messages)
+
+    async def ready(self) -> bool:
+        return self.is_ready
+
+
+def post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    """The ASGI scope of a JSON ``POST`` to ``path``, for driving the app by hand."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+        "root_path": "",
+    }

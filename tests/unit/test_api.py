@@ -5,33 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.config import Settings
+from shopstream.config import ApiSettings, Settings
 from shopstream.errors import BackpressureError, PublishError
-from tests.helpers import SEED_TICKET, ticket
-
-
-class FakePublisher:
-    """Records what would have gone to Kafka; can be told to fail."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, bytes]] = []
-        self.failure: PublishError | None = None
-        self.is_ready = True
-
-    async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        if self.failure is not None:
-            raise self.failure
-        self.published.extend(messages)
-
-    async def ready(self) -> bool:
-        return self.is_ready
+from tests.helpers import EXAMPLE_TICKET, ticket
+from tests.unit.fakes import FakePublisher, post_scope
 
 
 @pytest.fixture
@@ -41,7 +25,7 @@ def publisher() -> FakePublisher:
 
 @pytest.fixture
 def client(publisher: FakePublisher) -> Iterator[TestClient]:
-    app = create_app(Settings(batch_max_tickets=5), publisher=publisher)
+    app = create_app(Settings(api=ApiSettings(batch_max_tickets=5)), publisher=publisher)
     with TestClient(app) as test_client:
         yield test_client
 
@@ -54,7 +38,7 @@ def test_a_valid_ticket_is_published_under_its_id(
     assert response.json() == {"status": "ok", "id": "42"}
     [(key, value)] = publisher.published
     assert key == "42"
-    assert json.loads(value) == {**SEED_TICKET, "id": "42"}
+    assert json.loads(value) == {**EXAMPLE_TICKET, "id": "42"}
 
 
 def test_an_invalid_ticket_names_the_field_and_publishes_nothing(
@@ -79,23 +63,21 @@ def test_a_body_that_is_not_a_ticket_is_422(
     assert publisher.published == []
 
 
-def test_kafka_not_acknowledging_is_503_with_retry_after(
-    client: TestClient, publisher: FakePublisher
+@pytest.mark.parametrize(
+    ("failure", "retry_after"),
+    [
+        (PublishError("no acknowledgement from Kafka within 6 s"), "5"),
+        (BackpressureError("the producer queue is full"), "1"),  # retry soon
+    ],
+)
+def test_kafka_not_taking_the_ticket_is_503_with_retry_after(
+    client: TestClient, publisher: FakePublisher, failure: PublishError, retry_after: str
 ) -> None:
-    publisher.failure = PublishError("no acknowledgement from Kafka within 6 s")
-    response = client.post("/data", json=SEED_TICKET)
+    publisher.failure = failure
+    response = client.post("/data", json=EXAMPLE_TICKET)
     assert response.status_code == 503
-    assert response.headers["retry-after"] == "5"
-    assert "acknowledgement" in response.json()["detail"]
-
-
-def test_a_full_producer_queue_is_503_retry_soon(
-    client: TestClient, publisher: FakePublisher
-) -> None:
-    publisher.failure = BackpressureError("the producer queue is full")
-    response = client.post("/data", json=SEED_TICKET)
-    assert response.status_code == 503
-    assert response.headers["retry-after"] == "1"
+    assert response.headers["retry-after"] == retry_after
+    assert str(failure) in response.json()["detail"]
 
 
 def test_a_batch_is_published_whole(client: TestClient, publisher: FakePublisher) -> None:
@@ -128,7 +110,7 @@ def test_a_batch_must_hold_one_to_the_maximum(
 
 
 def test_a_batch_that_is_not_a_list_is_422(client: TestClient) -> None:
-    response = client.post("/data/batch", json=SEED_TICKET)
+    response = client.post("/data/batch", json=EXAMPLE_TICKET)
     assert response.status_code == 422
     assert response.json()["detail"]["invalid"] == []
 
@@ -156,7 +138,7 @@ def test_a_client_hanging_up_mid_body_is_not_an_error(
 ) -> None:
     app = create_app(Settings(), publisher=publisher)
     sent: list[dict[str, Any]] = []
-    body = json.dumps(SEED_TICKET).encode()
+    body = json.dumps(EXAMPLE_TICKET).encode()
     arrivals: Iterator[dict[str, Any]] = iter(
         [
             {"type": "http.request", "body": body[:10], "more_body": True},
@@ -170,20 +152,7 @@ def test_a_client_hanging_up_mid_body_is_not_an_error(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "path": "/data",
-        "raw_path": b"/data",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "scheme": "http",
-        "root_path": "",
-    }
+    scope = post_scope("/data")
 
     async def serve() -> None:
         async with app.router.lifespan_context(app):

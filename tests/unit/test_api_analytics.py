@@ -4,59 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.config import Settings
+from shopstream.config import Settings, StoreSettings
 from shopstream.stores import JsonFileStore
-from tests.analytics_data import (
-    EXPECTED,
-    EXPECTED_BRUSSELS,
-    EXPECTED_EMPTY,
-    EXPECTED_JAN_2,
-    TICKETS_BY_DATE,
-)
+from tests.contracts.stores import ApiFiguresContract
+from tests.unit.fakes import FakePublisher
 from tests.unit.storedata import enriched
-from tests.unit.test_analytics import _approx
-from tests.unit.test_api import FakePublisher
 
 
 @pytest.fixture
 def client(store_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=store_url), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=store_url)), publisher=FakePublisher()
+    )
     with TestClient(app) as test_client:
         yield test_client
-
-
-@pytest.mark.usefixtures("filled")
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("", EXPECTED),
-        ("?store=Brussels", EXPECTED_BRUSSELS),
-        ("?date_from=2020-01-02&date_to=2020-01-02", EXPECTED_JAN_2),
-        ("?store=Ghent&date_to=2019-12-31", EXPECTED_EMPTY),
-    ],
-)
-def test_analytics_gives_the_hand_computed_figures(
-    client: TestClient, query: str, expected: dict[str, Any]
-) -> None:
-    response = client.get(f"/analytics{query}")
-    assert response.status_code == 200
-    assert response.json() == _approx(expected)
-
-
-def test_an_empty_store_answers_zeros_not_an_error(client: TestClient) -> None:
-    assert client.get("/analytics").json() == EXPECTED_EMPTY
-    assert client.get("/analytics/timeline").json() == {"tickets_by_date": {}}
-
-
-@pytest.mark.usefixtures("filled")
-def test_the_timeline_counts_tickets_per_day(client: TestClient) -> None:
-    assert client.get("/analytics/timeline").json() == {"tickets_by_date": TICKETS_BY_DATE}
 
 
 def test_a_bad_date_filter_is_422_naming_it(client: TestClient) -> None:
@@ -96,7 +62,9 @@ def test_a_store_that_is_down_answers_503_without_its_details(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     unreachable = "postgresql://shop:hunter2@127.0.0.1:1/shop"
-    app = create_app(Settings(database_url=unreachable), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=unreachable)), publisher=FakePublisher()
+    )
     with TestClient(app) as down:
         response = down.get("/analytics")
     assert response.status_code == 503
@@ -115,7 +83,9 @@ def test_a_json_store_line_the_figures_cannot_use_is_503_naming_it(tmp_path: Pat
     lines = path.read_text().split("\n")
     lines[2] = lines[2].replace('"price":1.5', '"price":"1.5"', 1)
     path.write_text("\n".join(lines))
-    app = create_app(Settings(database_url=str(path)), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=str(path))), publisher=FakePublisher()
+    )
     with TestClient(app) as client:
         response = client.get("/analytics")
     assert response.status_code == 503
@@ -125,6 +95,12 @@ def test_a_json_store_line_the_figures_cannot_use_is_503_naming_it(tmp_path: Pat
 def test_a_sqlite_file_that_is_not_a_database_is_503(tmp_path: Path) -> None:
     path = tmp_path / "shop.db"
     path.write_bytes(b"not a database" * 100)
-    app = create_app(Settings(database_url=f"sqlite:///{path}"), publisher=FakePublisher())
+    app = create_app(
+        Settings(store=StoreSettings(database_url=f"sqlite:///{path}")), publisher=FakePublisher()
+    )
     with TestClient(app) as client:
         assert client.get("/analytics").status_code == 503
+
+
+class TestApiFigures(ApiFiguresContract):
+    """On JSON and SQLite."""

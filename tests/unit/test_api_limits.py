@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.config import Settings
+from shopstream.config import ApiSettings, KafkaSettings, Settings
 from shopstream.errors import MessageRefused
 from shopstream.models import MAX_PRODUCTS_PER_TICKET, MAX_TEXT_LENGTH, Ticket, as_message
 from tests.helpers import ticket
-from tests.unit.test_api import FakePublisher
+from tests.unit.fakes import FakePublisher, post_scope
 
 
 @pytest.fixture
@@ -26,7 +26,10 @@ def publisher() -> FakePublisher:
 
 @pytest.fixture
 def client(publisher: FakePublisher) -> Iterator[TestClient]:
-    settings = Settings(max_ticket_bytes=4096, max_batch_bytes=8192, batch_max_tickets=3)
+    settings = Settings(
+        kafka=KafkaSettings(max_ticket_bytes=4096),
+        api=ApiSettings(max_batch_bytes=8192, batch_max_tickets=3),
+    )
     with TestClient(create_app(settings, publisher=publisher)) as test_client:
         yield test_client
 
@@ -91,7 +94,9 @@ def test_a_body_under_the_limit_that_publishes_larger_is_413(
 def test_a_batch_with_one_oversized_ticket_is_413_naming_it_and_publishes_none(
     publisher: FakePublisher,
 ) -> None:
-    settings = Settings(max_ticket_bytes=4096, max_batch_bytes=64 * 1024)
+    settings = Settings(
+        kafka=KafkaSettings(max_ticket_bytes=4096), api=ApiSettings(max_batch_bytes=64 * 1024)
+    )
     big = ticket("big", products=[{"id": "1", "name": "n" * 190, "price": 1.0}] * 30)
     with TestClient(create_app(settings, publisher=publisher)) as client:
         response = client.post("/data/batch", json=[ticket("ok"), big, ticket("ok2")])
@@ -113,7 +118,7 @@ def test_a_ticket_kafka_refuses_for_what_it_is_gets_a_4xx_not_a_503(
 
 def test_a_body_that_stops_arriving_is_408_and_closes_the_connection() -> None:
     publisher = FakePublisher()
-    app = create_app(Settings(request_body_timeout_s=0.2), publisher=publisher)
+    app = create_app(Settings(api=ApiSettings(request_body_timeout_s=0.2)), publisher=publisher)
     body = json.dumps(ticket("1")).encode()
     started: list[dict[str, Any]] = []
     answered: list[bytes] = []
@@ -133,20 +138,7 @@ def test_a_body_that_stops_arriving_is_408_and_closes_the_connection() -> None:
         else:
             answered.append(message.get("body", b""))
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "path": "/data",
-        "raw_path": b"/data",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "scheme": "http",
-        "root_path": "",
-    }
+    scope = post_scope("/data", (b"content-length", b"%d" % len(body)))
 
     async def serve() -> float:
         async with app.router.lifespan_context(app):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shopstream.catalog import Catalog
 from shopstream.enrich import enrich, total_price
 from shopstream.models import MAX_PRICE, Ticket
-from tests.helpers import SEED_AFTER_PROCESSING, SEED_TICKET, ticket
+from tests.helpers import EXAMPLE_AFTER_PROCESSING, EXAMPLE_TICKET, ticket
 
 
 def _parse(body: dict[str, Any]) -> Ticket:
@@ -20,9 +20,9 @@ def _parse(body: dict[str, Any]) -> Ticket:
 
 
 def test_the_seed_ticket_becomes_the_seeds_processed_ticket() -> None:
-    enriched = enrich(_parse(SEED_TICKET), Catalog.load())
-    assert json.loads(enriched.to_json()) == SEED_AFTER_PROCESSING
-    assert list(json.loads(enriched.to_json())) == list(SEED_AFTER_PROCESSING)
+    enriched = enrich(_parse(EXAMPLE_TICKET), Catalog.load())
+    assert json.loads(enriched.to_json()) == EXAMPLE_AFTER_PROCESSING
+    assert list(json.loads(enriched.to_json())) == list(EXAMPLE_AFTER_PROCESSING)
 
 
 def test_totals_are_exact_to_the_cent() -> None:

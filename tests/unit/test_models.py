@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shopstream.models import MAX_PRODUCTS_PER_TICKET, Ticket, as_message
-from tests.helpers import SEED_TICKET, ticket
+from tests.helpers import EXAMPLE_TICKET, ticket
 
 
 def _errors(body: dict[str, Any] | str) -> dict[str, str]:
@@ -20,7 +20,7 @@ def _errors(body: dict[str, Any] | str) -> dict[str, str]:
 
 
 def test_the_seed_ticket_is_valid() -> None:
-    parsed = Ticket.model_validate_json(json.dumps(SEED_TICKET))
+    parsed = Ticket.model_validate_json(json.dumps(EXAMPLE_TICKET))
     assert parsed.id == "123456789"
     assert [p.name for p in parsed.products] == ["Banana", "Bread", "Water"]
 
@@ -38,43 +38,43 @@ def test_the_published_message_is_the_validated_ticket_normalised() -> None:
 
 @pytest.mark.parametrize("bad_id", [True, 1.5, None, "", [1], {"a": 1}])
 def test_id_must_be_a_non_empty_string_or_an_integer(bad_id: object) -> None:
-    assert "id" in _errors({**SEED_TICKET, "id": bad_id})
+    assert "id" in _errors({**EXAMPLE_TICKET, "id": bad_id})
 
 
 @pytest.mark.parametrize("store", ["", "   ", 5, None])
 def test_store_must_be_non_empty_text(store: object) -> None:
-    assert "store" in _errors({**SEED_TICKET, "store": store})
+    assert "store" in _errors({**EXAMPLE_TICKET, "store": store})
 
 
 @pytest.mark.parametrize(
     "date", ["2020-02-30", "2020-13-01", "01/01/2020", "2020-01-01T10:00:00", 20200101, "", None]
 )
 def test_date_must_be_a_real_iso_date(date: object) -> None:
-    assert "date" in _errors({**SEED_TICKET, "date": date})
+    assert "date" in _errors({**EXAMPLE_TICKET, "date": date})
 
 
 def test_products_must_be_a_non_empty_bounded_list() -> None:
-    assert "products" in _errors({**SEED_TICKET, "products": []})
-    assert "products" in _errors({**SEED_TICKET, "products": "Banana"})
+    assert "products" in _errors({**EXAMPLE_TICKET, "products": []})
+    assert "products" in _errors({**EXAMPLE_TICKET, "products": "Banana"})
     many = [{"id": "1", "name": "Banana", "price": 1.0}] * (MAX_PRODUCTS_PER_TICKET + 1)
-    assert "products" in _errors({**SEED_TICKET, "products": many})
+    assert "products" in _errors({**EXAMPLE_TICKET, "products": many})
 
 
 @pytest.mark.parametrize("price", ["1.5", -0.01, None, True, 1e7])
 def test_price_must_be_a_number_from_zero_to_the_maximum(price: object) -> None:
     product = {"id": "1", "name": "Banana", "price": price}
-    assert "products.0.price" in _errors({**SEED_TICKET, "products": [product]})
+    assert "products.0.price" in _errors({**EXAMPLE_TICKET, "products": [product]})
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_price_must_be_finite(literal: str) -> None:
-    raw = json.dumps(SEED_TICKET).replace('"price": 1.5', f'"price": {literal}', 1)
+    raw = json.dumps(EXAMPLE_TICKET).replace('"price": 1.5', f'"price": {literal}', 1)
     assert "products.0.price" in _errors(raw)
 
 
 def test_a_zero_or_integer_price_is_fine() -> None:
     products = [{"id": "1", "name": "Bag", "price": 0}, {"id": 2, "name": "Cake", "price": 3}]
-    parsed = Ticket.model_validate_json(json.dumps({**SEED_TICKET, "products": products}))
+    parsed = Ticket.model_validate_json(json.dumps({**EXAMPLE_TICKET, "products": products}))
     assert [p.price for p in parsed.products] == [0.0, 3.0]
     assert parsed.products[1].id == "2"
 
@@ -82,13 +82,13 @@ def test_a_zero_or_integer_price_is_fine() -> None:
 @pytest.mark.parametrize("name", ["", "  ", 7, None])
 def test_product_name_must_be_non_empty_text(name: object) -> None:
     product = {"id": "1", "name": name, "price": 1.0}
-    assert "products.0.name" in _errors({**SEED_TICKET, "products": [product]})
+    assert "products.0.name" in _errors({**EXAMPLE_TICKET, "products": [product]})
 
 
 def test_unknown_fields_are_refused_by_name() -> None:
-    assert "coupon" in _errors({**SEED_TICKET, "coupon": "X"})
+    assert "coupon" in _errors({**EXAMPLE_TICKET, "coupon": "X"})
     product = {"id": "1", "name": "Banana", "price": 1.0, "weight": 3}
-    assert "products.0.weight" in _errors({**SEED_TICKET, "products": [product]})
+    assert "products.0.weight" in _errors({**EXAMPLE_TICKET, "products": [product]})
 
 
 def test_missing_fields_are_named() -> None:
@@ -128,7 +128,7 @@ _NONCHARACTERS = ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010f
 def test_control_characters_and_noncharacters_are_refused_naming_the_field(
     text: str, where: str
 ) -> None:
-    body = json.loads(json.dumps(SEED_TICKET))
+    body = json.loads(json.dumps(EXAMPLE_TICKET))
     if where.startswith("products"):
         body["products"][0][where.rsplit(".", 1)[1]] = text
     else:

@@ -16,7 +16,7 @@ from shopstream.api import create_app
 from shopstream.api.headers import EMPTY_STYLE_HASH, PLOTLY_MAP_STYLE_HASH
 from shopstream.config import Settings
 from tests.helpers import ticket
-from tests.unit.test_api import FakePublisher
+from tests.unit.fakes import FakePublisher
 
 VENDOR = Path(__file__).resolve().parents[2] / "src" / "shopstream" / "api" / "static" / "vendor"
 PAGES = ["/docs", "/redoc", "/dashboard"]

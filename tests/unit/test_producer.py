@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError
 
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings
 from shopstream.errors import BackpressureError, MessageRefused, PublishError
 from shopstream.kafka.producer import KafkaPublisher, _failure
 
@@ -37,7 +37,7 @@ class FakeProducer:
 
 
 def publisher(fake: FakeProducer, publish_timeout_s: float = 5.0) -> KafkaPublisher:
-    made = KafkaPublisher(Settings(publish_timeout_s=publish_timeout_s))
+    made = KafkaPublisher(Settings(kafka=KafkaSettings(publish_timeout_s=publish_timeout_s)))
     made._producer = fake  # type: ignore[assignment]  # no report thread: tests settle
     return made
 
@@ -92,7 +92,7 @@ def test_a_full_queue_refuses_only_the_requests_it_could_not_take() -> None:
 
 def test_a_batch_that_cannot_fit_in_the_queue_is_refused_whole() -> None:
     fake = FakeProducer()
-    kafka = KafkaPublisher(Settings(kafka_queue_max_messages=10))
+    kafka = KafkaPublisher(Settings(kafka=KafkaSettings(queue_max_messages=10)))
     kafka._producer = fake  # type: ignore[assignment]
 
     async def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopstream.config import Settings
+from shopstream.config import Settings, StoreSettings
 from shopstream.secret_url import mask, scrub
 
 
@@ -25,9 +25,9 @@ from shopstream.secret_url import mask, scrub
 )  # fmt: skip
 def test_a_url_is_shown_with_its_password_masked(url: str, shown: str) -> None:
     assert mask(url) == shown
-    settings = Settings(database_url=url)
-    assert str(settings.database_url) == shown
-    assert settings.database_url.get_secret_value() == url
+    settings = Settings(store=StoreSettings(database_url=url))
+    assert str(settings.store.database_url) == shown
+    assert settings.store.database_url.get_secret_value() == url
     for text in (repr(settings), settings.model_dump_json(), str(settings.model_dump())):
         assert shown in text
         assert "pw" not in text.replace("password", "")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
@@ -14,21 +12,21 @@ from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
 from shopstream.api.security import Role, role
-from shopstream.config import Settings
+from shopstream.config import ApiSettings, Settings
 from shopstream.kafka.config import producer_config
-from tests.helpers import shopstream, ticket
-from tests.unit.test_api import FakePublisher
+from tests.helpers import Command, settings_from, ticket
+from tests.unit.fakes import FakePublisher
 
 KEYS = "first-key-0123456789,second-key-9876543210"
 
 
-def _client(**settings: object) -> TestClient:
-    return TestClient(create_app(Settings.model_validate(settings), publisher=FakePublisher()))
+def _client(**environment: object) -> TestClient:
+    return TestClient(create_app(settings_from(**environment), publisher=FakePublisher()))
 
 
 @pytest.fixture
 def keyed() -> Iterator[TestClient]:
-    with _client(api_keys=KEYS) as client:
+    with _client(API_KEYS=KEYS) as client:
         yield client
 
 
@@ -54,16 +52,14 @@ def test_with_keys_a_write_needs_one(keyed: TestClient) -> None:
 
 def test_a_refused_write_publishes_nothing() -> None:
     publisher = FakePublisher()
-    with TestClient(
-        create_app(Settings.model_validate({"api_keys": KEYS}), publisher=publisher)
-    ) as client:
+    with TestClient(create_app(settings_from(API_KEYS=KEYS), publisher=publisher)) as client:
         client.post("/data", json=ticket("1"), headers=_bearer("nope"))
     assert publisher.published == []
 
 
 def test_reads_are_open_unless_protected(keyed: TestClient) -> None:
     assert keyed.get("/analytics").status_code == 200
-    with _client(api_keys=KEYS, api_keys_protect_reads=True) as client:
+    with _client(API_KEYS=KEYS, API_KEYS_PROTECT_READS=True) as client:
         assert client.get("/analytics").status_code == 401
         assert client.get("/analytics/timeline").status_code == 401
         assert client.get("/analytics", headers=_bearer("first-key-0123456789")).status_code == 200
@@ -76,11 +72,11 @@ def test_keys_never_reach_the_logs(keyed: TestClient, caplog: pytest.LogCaptureF
     keyed.post("/data", json=ticket("1"), headers=_bearer("guessed-key"))
     assert "first-key" not in caplog.text
     assert "guessed-key" not in caplog.text
-    assert "first-key" not in repr(Settings.model_validate({"api_keys": KEYS}))
+    assert "first-key" not in repr(settings_from(API_KEYS=KEYS))
 
 
 def test_no_key_sent_has_no_role() -> None:
-    settings = Settings.model_validate({"api_keys": KEYS})
+    settings = settings_from(API_KEYS=KEYS)
     assert role(settings, None) is Role.NONE
 
 
@@ -89,7 +85,7 @@ def test_cors_is_closed_unless_configured() -> None:
     with _client() as client:
         response = client.options("/data", headers=preflight)
         assert "access-control-allow-origin" not in response.headers
-    with _client(cors_origins="https://shop.example") as client:
+    with _client(CORS_ORIGINS="https://shop.example") as client:
         allowed = client.options("/data", headers={**preflight, "Origin": "https://shop.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
         denied = client.options("/data", headers=preflight)
@@ -114,14 +110,12 @@ def test_an_unexpected_error_shows_no_trace_or_path() -> None:
 
 
 def test_kafka_credentials_are_secret_but_reach_the_client() -> None:
-    settings = Settings.model_validate(
-        {
-            "kafka_bootstrap_servers": "broker:9094",
-            "kafka_security_protocol": "SASL_SSL",
-            "kafka_sasl_mechanism": "SCRAM-SHA-512",
-            "kafka_sasl_username": "shop",
-            "kafka_sasl_password": "s3cr3t-pa55",
-        }
+    settings = settings_from(
+        KAFKA_BOOTSTRAP_SERVERS="broker:9094",
+        KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
+        KAFKA_SASL_USERNAME="shop",
+        KAFKA_SASL_PASSWORD="s3cr3t-pa55",
     )
     assert "s3cr3t-pa55" not in repr(settings)
     assert "s3cr3t-pa55" not in str(settings.model_dump())
@@ -132,12 +126,12 @@ def test_kafka_credentials_are_secret_but_reach_the_client() -> None:
 
 
 READ_KEY = "read-key-0123456789"
-ROLES = {"api_keys": KEYS, "api_read_keys": READ_KEY}
+ROLES = {"API_KEYS": KEYS, "API_READ_KEYS": READ_KEY}
 
 
 def test_a_read_key_reads_but_a_write_with_it_is_403() -> None:
     publisher = FakePublisher()
-    with TestClient(create_app(Settings.model_validate(ROLES), publisher=publisher)) as client:
+    with TestClient(create_app(settings_from(**ROLES), publisher=publisher)) as client:
         refused = client.post("/data", json=ticket("1"), headers=_bearer(READ_KEY))
         assert refused.status_code == 403
         assert "may only read" in refused.json()["detail"]
@@ -168,10 +162,9 @@ def test_the_schema_says_what_each_route_may_answer() -> None:
 @pytest.mark.parametrize("variable", ["API_KEYS", "API_READ_KEYS"])
 @pytest.mark.parametrize("value", [" , ", ",", "", "  "])
 def test_a_key_variable_set_to_no_key_stops_the_start(
-    variable: str, value: str, tmp_path: Path
+    variable: str, value: str, command: Command
 ) -> None:
-    env = {**os.environ, "API_KEYS": "a-write-key-0123456789", variable: value}
-    result = shopstream("report", env=env, cwd=tmp_path)
+    result = command("report", **{"API_KEYS": "a-write-key-0123456789", variable: value})
     assert result.returncode == 1
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
@@ -189,9 +182,9 @@ def test_a_key_variable_set_to_no_key_stops_the_start(
     ],
 )  # fmt: skip
 def test_keys_that_would_leave_a_door_open_stop_the_start(
-    env: dict[str, str], named: str, tmp_path: Path
+    env: dict[str, str], named: str, command: Command
 ) -> None:
-    result = shopstream("report", env={**os.environ, **env}, cwd=tmp_path)
+    result = command("report", **env)
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
     assert named in line
@@ -247,7 +240,7 @@ def test_two_content_types_are_refused() -> None:
 def test_a_cross_site_simple_request_cannot_post_a_ticket() -> None:
     """What a page on another site can send without a preflight: refused, whatever CORS says."""
     publisher = FakePublisher()
-    settings = Settings(cors_origins="https://shop.example")
+    settings = Settings(api=ApiSettings(cors_origins="https://shop.example"))
     with TestClient(create_app(settings, publisher=publisher)) as client:
         response = client.post(
             "/data",
@@ -260,7 +253,7 @@ def test_a_cross_site_simple_request_cannot_post_a_ticket() -> None:
 
 
 def test_only_allowed_host_names_are_answered() -> None:
-    with _client(api_allowed_hosts="shop.example, *.shop.example") as client:
+    with _client(API_ALLOWED_HOSTS="shop.example, *.shop.example") as client:
         rebound = client.get("/analytics", headers={"Host": "evil.example"})
         assert rebound.status_code == 400
         assert "content-security-policy" in rebound.headers

@@ -55,7 +55,7 @@ def test_a_batch_is_stored_then_marked(
 ) -> None:
     batch = [_ticket_message(n) for n in range(5)]
     worker.handle(batch)
-    assert sorted(store.tickets) == [f"t{n}" for n in range(5)]
+    assert sorted(store.kept) == [f"t{n}" for n in range(5)]
     assert consumer.marked == batch
     assert letters.letters == []
     assert worker.stored == 5
@@ -71,7 +71,7 @@ def test_messages_that_are_not_tickets_are_dead_lettered_with_their_reason(
         _ticket_message(3),
     ]
     worker.handle(batch)
-    assert set(store.tickets) == {"t3"}
+    assert set(store.kept) == {"t3"}
     reasons = letters.reasons()
     assert reasons[0].startswith("not a valid ticket")
     assert reasons[1] == "empty message"
@@ -102,7 +102,7 @@ def test_a_store_that_is_down_gets_the_batch_again_and_nothing_is_marked(
     assert letters.letters == []
     worker.handle(batch)
     assert consumer.marked == batch
-    assert len(store.tickets) == 3
+    assert len(store.kept) == 3
 
 
 def test_a_ticket_the_store_refuses_for_good_is_isolated_and_the_rest_stored(
@@ -112,8 +112,8 @@ def test_a_ticket_the_store_refuses_for_good_is_isolated_and_the_rest_stored(
     batch = [_ticket_message(n) for n in range(64)]
     batch[37] = _ticket_message(37, store="Poison")
     worker.handle(batch)
-    assert len(store.tickets) == 63
-    assert "t37" not in store.tickets
+    assert len(store.kept) == 63
+    assert "t37" not in store.kept
     assert letters.reasons() == {37: "the store refused it: CHECK constraint failed: no_poison"}
     assert consumer.marked == batch
     # Halving finds one culprit among 64 in 1 + 2 * log2(64) writes, not one per ticket.
@@ -127,7 +127,7 @@ def test_several_poison_tickets_are_each_dead_lettered(
     batch = [_ticket_message(n, store="Poison" if n % 10 == 0 else "Ghent") for n in range(30)]
     worker.handle(batch)
     assert sorted(letters.reasons()) == [0, 10, 20]
-    assert len(store.tickets) == 27
+    assert len(store.kept) == 27
 
 
 def test_a_store_broken_for_good_stops_the_worker_without_marking(
@@ -145,7 +145,7 @@ def test_the_same_ticket_again_is_a_harmless_duplicate(
 ) -> None:
     worker.handle([_ticket_message(0, "same")])
     worker.handle([_ticket_message(1, "same"), _ticket_message(2, "same")])
-    assert list(store.tickets) == ["same"]
+    assert list(store.kept) == ["same"]
     assert letters.letters == []
     assert worker.stored == 1
 
@@ -155,52 +155,36 @@ def test_the_same_id_with_another_purchase_is_an_id_conflict(
 ) -> None:
     worker.handle([_ticket_message(0, "42")])
     worker.handle([_ticket_message(1, "42", store="Ghent")])
-    assert store.tickets["42"].store == "Brussels"  # the first stored copy stays
+    assert store.kept["42"].store == "Brussels"  # the first stored copy stays
     assert letters.reasons() == {1: "id conflict: a ticket with id 42 and other content came first"}
     assert len(consumer.marked) == 2
 
 
-def test_an_id_conflict_within_one_batch_keeps_the_first(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
+@pytest.mark.parametrize(
+    ("batches", "stored", "dead_lettered"),
+    [
+        ([["A", "B"]], "A", [1]),  # within one batch, the first copy stays
+        ([["Brussels"], ["B", "B", "B"]], "Brussels", [1, 2, 3]),  # each copy of a conflict
+        ([["Brussels"], ["B", "Brussels"]], "Brussels", [1]),  # a twin of the stored: harmless
+        ([["Poison", "Poison", "Poison"]], None, [0, 1, 2]),  # each copy of a refused one
+        ([["Poison", "A"]], "A", [0]),  # after a refused copy, another may be stored
+    ],
+)
+def test_copies_of_one_id_each_end_stored_harmless_or_dead_lettered(
+    worker: Worker,
+    store: MemoryStore,
+    letters: FakeDeadLetters,
+    batches: list[list[str]],
+    stored: str | None,
+    dead_lettered: list[int],
 ) -> None:
-    worker.handle([_ticket_message(0, "7", store="A"), _ticket_message(1, "7", store="B")])
-    assert store.tickets["7"].store == "A"
-    assert list(letters.reasons()) == [1]
-
-
-def test_copies_of_a_conflicting_ticket_in_one_batch_are_each_dead_lettered(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
-    worker.handle([_ticket_message(0, "7")])
-    worker.handle([_ticket_message(n, "7", store="B") for n in (1, 2, 3)])
-    assert store.tickets["7"].store == "Brussels"
-    assert sorted(letters.reasons()) == [1, 2, 3]
-
-
-def test_copies_of_a_ticket_the_store_refuses_are_each_dead_lettered(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
+    """Each copy of ticket 7, given by its store's name, in batches handed out in turn."""
     store.refuses = lambda t: t.store == "Poison"
-    worker.handle([_ticket_message(n, "p", store="Poison") for n in range(3)])
-    assert sorted(letters.reasons()) == [0, 1, 2]
-
-
-def test_a_copy_like_the_stored_one_after_a_conflicting_one_is_harmless(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
-    worker.handle([_ticket_message(0, "7")])
-    worker.handle([_ticket_message(1, "7", store="B"), _ticket_message(2, "7")])
-    assert store.tickets["7"].store == "Brussels"
-    assert sorted(letters.reasons()) == [1]
-
-
-def test_after_a_refused_copy_another_purchase_may_be_stored(
-    worker: Worker, store: MemoryStore, letters: FakeDeadLetters
-) -> None:
-    store.refuses = lambda t: t.store == "Poison"
-    worker.handle([_ticket_message(0, "7", store="Poison"), _ticket_message(1, "7", store="A")])
-    assert store.tickets["7"].store == "A"
-    assert sorted(letters.reasons()) == [0]
+    offsets = iter(range(100))
+    for batch in batches:
+        worker.handle([_ticket_message(next(offsets), "7", store=name) for name in batch])
+    assert (store.kept["7"].store if "7" in store.kept else None) == stored
+    assert sorted(letters.reasons()) == dead_lettered
 
 
 def test_an_integer_id_and_its_text_are_the_same_ticket(
@@ -208,7 +192,7 @@ def test_an_integer_id_and_its_text_are_the_same_ticket(
 ) -> None:
     worker.handle([message(json.dumps(ticket(1)).encode(), 0)])
     worker.handle([message(json.dumps(ticket("1")).encode(), 1)])
-    assert list(store.tickets) == ["1"]
+    assert list(store.kept) == ["1"]
     assert letters.letters == []
 
 
@@ -223,7 +207,7 @@ def test_a_dead_letter_topic_that_does_not_answer_gets_the_batch_again(
     worker.handle(batch)
     assert consumer.marked == batch
     assert list(letters.reasons()) == [0]
-    assert list(store.tickets) == ["t1"]  # stored once, though written twice
+    assert list(store.kept) == ["t1"]  # stored once, though written twice
 
 
 def test_the_largest_ticket_is_stored_whatever_the_size_settings() -> None:
@@ -238,7 +222,7 @@ def test_the_largest_ticket_is_stored_whatever_the_size_settings() -> None:
 
 def test_parse_enriches_every_product(store: MemoryStore, worker: Worker) -> None:
     worker.handle([_ticket_message(0)])
-    stored: EnrichedTicket = store.tickets["t0"]
+    stored: EnrichedTicket = store.kept["t0"]
     assert [p.category for p in stored.products] == ["Fruit", "Bakery", "Drink"]
     assert stored.total_price == 4.5
 
@@ -258,4 +242,4 @@ def test_run_subscribes_handles_until_stopped_then_closes(
     worker.run()
     assert consumer.subscribed
     assert consumer.closed
-    assert sorted(store.tickets) == ["t0", "t1"]
+    assert sorted(store.kept) == ["t0", "t1"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shopstream.catalog import Catalog
-from shopstream.config import Settings
+from shopstream.config import Settings, StoreSettings
 from shopstream.errors import StoreError, StoreUnavailable
 from shopstream.stores import JsonFileStore, open_store
 from shopstream.worker import Worker
@@ -18,10 +18,10 @@ def test_a_store_held_by_another_worker_stops_this_one_at_once(tmp_path: Path) -
     path = tmp_path / "database.json"
     holder = JsonFileStore(path)
     holder.open()
-    settings = Settings(database_url=str(path))
+    settings = Settings(store=StoreSettings(database_url=str(path)))
     worker = Worker(
         settings,
-        open_store(settings.database_url.get_secret_value()),
+        open_store(settings.store.database_url.get_secret_value()),
         Catalog.load(),
         FakeConsumer(),
         FakeDeadLetters(),
@@ -46,7 +46,7 @@ def test_an_unreachable_database_is_waited_for(
 ) -> None:
     store = _Restarting(tmp_path / "database.json")
     worker = Worker(
-        Settings(database_url=str(store.path)),
+        Settings(store=StoreSettings(database_url=str(store.path))),
         store,
         Catalog.load(),
         FakeConsumer(),

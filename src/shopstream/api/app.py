@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, body, dashboard, docs, health, tickets
+from shopstream.api import analytics, body, health, pages, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -29,7 +29,7 @@ from shopstream.errors import (
     ShopstreamError,
     StoreError,
 )
-from shopstream.gc import keep_out_of_collections
+from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
 from shopstream.models import Ticket
@@ -71,43 +71,42 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         lifespan=lifespan,
         # No OpenTelemetry provider is configured here; checking for one costs every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        docs_url=None,  # FastAPI's pages load from a CDN; docs.py serves its own
+        docs_url=None,  # FastAPI's pages load from a CDN; pages.py serves its own
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.store = open_store(settings.database_url.get_secret_value())
-    app.state.catalog = Catalog.load(settings.categories_file)
+    app.state.store = open_store(settings.store.database_url.get_secret_value())
+    app.state.catalog = Catalog.load(settings.store.categories_file)
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
-    writes = [Depends(write_access)] if settings.api_keys else []
-    reads = [Depends(read_access)] if settings.reads_protected else []
+    writes = [Depends(write_access)] if settings.api.keys else []
+    reads = [Depends(read_access)] if settings.api.reads_protected else []
     write_refusals = _refusal(writes)
-    if writes and settings.api_read_keys:
+    if writes and settings.api.read_keys:
         write_refusals[403] = {"description": "The key sent may only read (API_READ_KEYS)"}
     app.include_router(
         tickets.router, dependencies=writes, responses={**body.REFUSALS, **write_refusals}
     )
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
-    app.include_router(dashboard.router)
-    app.include_router(docs.router)
+    app.include_router(pages.router)
     app.include_router(health.router)
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
     app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
-    if settings.cors_origins:
+    if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
+            allow_origins=list(settings.api.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    if settings.api_allowed_hosts:
+    if settings.api.allowed_hosts:
         # Behind DNS rebinding, a page on another site reaches this API under its own
         # host name: only the names listed here are answered (400 otherwise).
         app.add_middleware(
             TrustedHostMiddleware,
-            allowed_hosts=list(settings.api_allowed_hosts),
+            allowed_hosts=list(settings.api.allowed_hosts),
             www_redirect=False,
         )
     app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer

@@ -94,7 +94,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     if task is None:
         raise RuntimeError("read_body runs in a request's task")
     deadline = _Deadline(task)
-    timer = asyncio.get_running_loop().call_later(settings.request_body_timeout_s, deadline.expire)
+    timer = asyncio.get_running_loop().call_later(
+        settings.api.request_body_timeout_s, deadline.expire
+    )
     try:
         return await _read(request, limit)
     except asyncio.CancelledError:
@@ -103,7 +105,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         task.uncancel()
         raise HTTPException(
             status.HTTP_408_REQUEST_TIMEOUT,
-            detail=f"the body did not arrive within {settings.request_body_timeout_s:g} s",
+            detail=f"the body did not arrive within {settings.api.request_body_timeout_s:g} s",
             headers={"Connection": "close"},
         ) from None
     finally:

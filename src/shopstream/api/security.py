@@ -44,8 +44,8 @@ def role(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -
     if credentials is None:
         return Role.NONE
     given = credentials.credentials.encode()
-    writes = _matches(given, settings.api_keys)
-    reads = _matches(given, settings.api_read_keys)
+    writes = _matches(given, settings.api.keys)
+    reads = _matches(given, settings.api.read_keys)
     if writes:
         return Role.WRITE
     return Role.READ if reads else Role.NONE

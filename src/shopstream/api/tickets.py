@@ -77,12 +77,12 @@ def _messages(tickets: list[Ticket], limit: int, *, batch: bool) -> list[tuple[s
 )
 async def post_ticket(request: Request) -> dict[str, str]:
     publisher, settings = ingest_state(request)
-    body = await read_body(request, settings.max_ticket_bytes)
+    body = await read_body(request, settings.kafka.max_ticket_bytes)
     try:
         ticket = Ticket.model_validate_json(body)
     except ValidationError as exc:
         raise _unprocessable(field_errors(exc)) from None
-    await publisher.publish(_messages([ticket], settings.max_ticket_bytes, batch=False))
+    await publisher.publish(_messages([ticket], settings.kafka.max_ticket_bytes, batch=False))
     return {"status": "ok", "id": ticket.id}
 
 
@@ -100,14 +100,14 @@ async def post_ticket(request: Request) -> dict[str, str]:
 async def post_batch(request: Request) -> dict[str, Any]:
     publisher, settings = ingest_state(request)
     try:
-        tickets = _TICKETS.validate_json(await read_body(request, settings.max_batch_bytes))
+        tickets = _TICKETS.validate_json(await read_body(request, settings.api.max_batch_bytes))
     except ValidationError as exc:
         errors = field_errors(exc)
         invalid = sorted({i for i in map(_ticket_index, errors) if i is not None})
         raise _unprocessable({"invalid": invalid, "errors": errors}) from None
-    if not tickets or len(tickets) > settings.batch_max_tickets:
+    if not tickets or len(tickets) > settings.api.batch_max_tickets:
         raise _unprocessable(
-            f"a batch holds 1 to {settings.batch_max_tickets} tickets, not {len(tickets)}"
+            f"a batch holds 1 to {settings.api.batch_max_tickets} tickets, not {len(tickets)}"
         )
-    await publisher.publish(_messages(tickets, settings.max_ticket_bytes, batch=True))
+    await publisher.publish(_messages(tickets, settings.kafka.max_ticket_bytes, batch=True))
     return {"status": "ok", "count": len(tickets)}

@@ -20,13 +20,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from shopstream.config import Settings
 from shopstream.errors import BrokerError, ConfigurationError
-from shopstream.kafka.config import message_limit, security_config
+from shopstream.kafka.config import client_config, message_limit
 
 log = logging.getLogger(__name__)
-
-
-def admin_config(settings: Settings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.bootstrap_servers, **security_config(settings)}
 
 
 def _admin(config: dict[str, Any], **callbacks: Callable[[KafkaError], None]) -> AdminClient:
@@ -135,13 +131,13 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     stores are views of, and a ticket acknowledged but not yet stored must still be there
     when the worker comes back, however long it was down.
     """
-    retention = {"retention.ms": str(settings.kafka_retention_ms), "retention.bytes": "-1"}
+    retention = {"retention.ms": str(settings.kafka.retention_ms), "retention.bytes": "-1"}
     return {
-        settings.kafka_topic: {
+        settings.kafka.topic: {
             **retention,
             "max.message.bytes": str(message_limit(settings)),
         },
-        settings.dead_letter_topic: {
+        settings.kafka.dead_letter_topic: {
             **retention,
             "max.message.bytes": str(message_limit(settings, dead_letters=True)),
         },
@@ -151,7 +147,7 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
 def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     """Create the ticket topic and its dead-letter topic if they are missing."""
     try:
-        admin, metadata = _connect(admin_config(settings), timeout)
+        admin, metadata = _connect(client_config(settings, "admin"), timeout)
     except KafkaException as exc:
         raise BrokerError(
             f"no Kafka broker answered at {settings.bootstrap_servers}: start one with "
@@ -161,8 +157,8 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     new_topics = [
         NewTopic(
             name,
-            num_partitions=settings.kafka_partitions,
-            replication_factor=settings.kafka_replication_factor,
+            num_partitions=settings.kafka.partitions,
+            replication_factor=settings.kafka.replication_factor,
             config=config,
         )
         for name, config in topic_configs(settings).items()
@@ -173,7 +169,7 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
     for name, future in admin.create_topics(new_topics, operation_timeout=timeout).items():
         try:
             future.result()
-            log.info("created topic %s (%d partitions)", name, settings.kafka_partitions)
+            log.info("created topic %s (%d partitions)", name, settings.kafka.partitions)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise BrokerError(f"could not create topic {name}: {exc}") from exc

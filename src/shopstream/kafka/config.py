@@ -1,4 +1,9 @@
-"""librdkafka configuration for each kind of client, built from the one settings object."""
+"""librdkafka configuration for each kind of client, built here and only here.
+
+Every client starts from ``plain_config`` (the brokers, a client id, logging through
+``logging``); ``client_config`` adds how to authenticate from the settings, and the
+producer, consumer and admin configurations are built on that.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +37,18 @@ def client_id(role: str) -> str:
 
 def security_config(settings: Settings) -> dict[str, Any]:
     """How to reach and authenticate to the brokers (enough for Confluent Cloud, Aiven, MSK)."""
-    config: dict[str, Any] = {"security.protocol": settings.kafka_security_protocol}
-    if settings.kafka_security_protocol.startswith("SASL"):
-        password = settings.kafka_sasl_password
+    config: dict[str, Any] = {"security.protocol": settings.kafka.security_protocol}
+    if settings.kafka.security_protocol.startswith("SASL"):
+        password = settings.kafka.sasl_password
         config |= {
-            "sasl.mechanism": settings.kafka_sasl_mechanism,
-            "sasl.username": settings.kafka_sasl_username or "",
+            "sasl.mechanism": settings.kafka.sasl_mechanism,
+            "sasl.username": settings.kafka.sasl_username or "",
             "sasl.password": password.get_secret_value() if password else "",
         }
-    if settings.kafka_ssl_ca_file is not None:
-        config["ssl.ca.location"] = str(settings.kafka_ssl_ca_file)
+    if settings.kafka.ssl_ca_file is not None:
+        config["ssl.ca.location"] = str(settings.kafka.ssl_ca_file)
     certificate = _client_certificate(settings)
-    if settings.kafka_ssl_ca_file is not None or certificate:
+    if settings.kafka.ssl_ca_file is not None or certificate:
         _check_tls_files(settings, certificate)
     return config | certificate
 
@@ -55,7 +60,7 @@ def check_security(settings: Settings) -> None:
 
 def _client_certificate(settings: Settings) -> dict[str, Any]:
     """Mutual TLS: the certificate the client shows, for brokers that require one."""
-    cert, key = settings.kafka_ssl_cert_file, settings.kafka_ssl_key_file
+    cert, key = settings.kafka.ssl_cert_file, settings.kafka.ssl_key_file
     if cert is None and key is None:
         return {}
     if cert is None or key is None:
@@ -64,8 +69,8 @@ def _client_certificate(settings: Settings) -> dict[str, Any]:
             "and its private key"
         )
     config: dict[str, Any] = {"ssl.certificate.location": str(cert), "ssl.key.location": str(key)}
-    if settings.kafka_ssl_key_password is not None:
-        config["ssl.key.password"] = settings.kafka_ssl_key_password.get_secret_value()
+    if settings.kafka.ssl_key_password is not None:
+        config["ssl.key.password"] = settings.kafka.ssl_key_password.get_secret_value()
     return config
 
 
@@ -76,12 +81,12 @@ def _check_tls_files(settings: Settings, certificate: dict[str, Any]) -> None:
     that does not name the setting; OpenSSL reads them here the same way.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if settings.kafka_ssl_ca_file is not None:
+    if settings.kafka.ssl_ca_file is not None:
         try:
-            context.load_verify_locations(settings.kafka_ssl_ca_file)
+            context.load_verify_locations(settings.kafka.ssl_ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigurationError(
-                f"KAFKA_SSL_CA_FILE={settings.kafka_ssl_ca_file} is not a readable PEM CA "
+                f"KAFKA_SSL_CA_FILE={settings.kafka.ssl_ca_file} is not a readable PEM CA "
                 f"bundle: {exc}"
             ) from None
     if certificate:
@@ -94,21 +99,28 @@ def _check_tls_files(settings: Settings, certificate: dict[str, Any]) -> None:
             )
         except (OSError, ssl.SSLError) as exc:
             raise ConfigurationError(
-                f"KAFKA_SSL_CERT_FILE={settings.kafka_ssl_cert_file} with KAFKA_SSL_KEY_FILE="
-                f"{settings.kafka_ssl_key_file} (and KAFKA_SSL_KEY_PASSWORD if encrypted) "
+                f"KAFKA_SSL_CERT_FILE={settings.kafka.ssl_cert_file} with KAFKA_SSL_KEY_FILE="
+                f"{settings.kafka.ssl_key_file} (and KAFKA_SSL_KEY_PASSWORD if encrypted) "
                 f"cannot be used: {exc}"
             ) from None
 
 
-def common_config(settings: Settings, role: str) -> dict[str, Any]:
-    """What every client shares: the brokers, credentials, and logging through ``logging``."""
+def plain_config(bootstrap_servers: str, role: str) -> dict[str, Any]:
+    """What every client shares: the brokers, a client id, and logging through ``logging``.
+
+    As is, for a broker's PLAINTEXT port (the local broker checking itself).
+    """
     return {
-        "bootstrap.servers": settings.bootstrap_servers,
+        "bootstrap.servers": bootstrap_servers,
         "client.id": client_id(role),
         "logger": _client_log,
         "error_cb": _log_client_error,
-        **security_config(settings),
     }
+
+
+def client_config(settings: Settings, role: str) -> dict[str, Any]:
+    """A client of the configured brokers, with the configured security."""
+    return plain_config(settings.bootstrap_servers, role) | security_config(settings)
 
 
 def message_limit(settings: Settings, dead_letters: bool = False) -> int:
@@ -118,7 +130,7 @@ def message_limit(settings: Settings, dead_letters: bool = False) -> int:
     an accepted ticket for its size, and never below Kafka's default, so a producer's
     batches fit; the dead-letter topic takes any ticket-topic message and its headers.
     """
-    limit = max(_KAFKA_DEFAULT_MESSAGE_BYTES, settings.max_ticket_bytes + _RECORD_OVERHEAD)
+    limit = max(_KAFKA_DEFAULT_MESSAGE_BYTES, settings.kafka.max_ticket_bytes + _RECORD_OVERHEAD)
     return limit + _RECORD_OVERHEAD if dead_letters else limit
 
 
@@ -129,14 +141,14 @@ def producer_config(settings: Settings, role: str, dead_letters: bool = False) -
     hears of a broker outage within ``PUBLISH_TIMEOUT_S`` rather than hanging.
     """
     return {
-        **common_config(settings, role),
+        **client_config(settings, role),
         "enable.idempotence": True,
         "acks": "all",
-        "linger.ms": settings.kafka_linger_ms,
-        "message.timeout.ms": int(settings.publish_timeout_s * 1000),
+        "linger.ms": settings.kafka.linger_ms,
+        "message.timeout.ms": int(settings.kafka.publish_timeout_s * 1000),
         # Bound the local queue: past it the API sheds load (503) instead of growing.
         "queue.buffering.max.kbytes": 32 * 1024,
-        "queue.buffering.max.messages": settings.kafka_queue_max_messages,
+        "queue.buffering.max.messages": settings.kafka.queue_max_messages,
         "message.max.bytes": message_limit(settings, dead_letters),
     }
 
@@ -153,13 +165,13 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     at 64 connections, for at most that many milliseconds more before a ticket is stored.
     """
     return {
-        **common_config(settings, "worker"),
-        "group.id": settings.worker_group,
+        **client_config(settings, "worker"),
+        "group.id": settings.worker.group,
         "enable.auto.commit": True,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
-        "session.timeout.ms": settings.worker_session_timeout_ms,
+        "session.timeout.ms": settings.worker.session_timeout_ms,
         "fetch.min.bytes": _FETCH_MIN_BYTES,
-        "fetch.wait.max.ms": settings.worker_fetch_wait_ms,
+        "fetch.wait.max.ms": settings.worker.fetch_wait_ms,
     }

@@ -39,7 +39,7 @@ class BatchConsumer:
         """Join the group on the ticket topic, creating the topics first if they are missing."""
         ensure_topics(self._settings)
         self._consumer = Consumer(consumer_config(self._settings))
-        self._consumer.subscribe([self._settings.kafka_topic])
+        self._consumer.subscribe([self._settings.kafka.topic])
 
     def _member(self) -> Consumer:
         if self._consumer is None:

@@ -196,7 +196,7 @@ class KafkaPublisher:
             loop.call_soon(self._queue, loop)
         unqueued.append((acks, messages))
         # A timer failing the future, not asyncio.timeout: 2.6 µs a request instead of 6.4.
-        deadline = self._settings.publish_timeout_s + _REPORT_GRACE_S
+        deadline = self._settings.kafka.publish_timeout_s + _REPORT_GRACE_S
         timer = loop.call_later(deadline, acks.expire, deadline)
         try:
             await acks.future
@@ -205,8 +205,8 @@ class KafkaPublisher:
 
     def _queue(self, loop: asyncio.AbstractEventLoop) -> None:
         """Hand librdkafka the messages ``loop``'s last turn published, all in one go."""
-        topic = self._settings.kafka_topic
-        room = self._settings.kafka_queue_max_messages
+        topic = self._settings.kafka.topic
+        room = self._settings.kafka.queue_max_messages
         for acks, messages in self._unqueued.pop(loop):
             report = partial(self._report, acks)
             try:
@@ -226,7 +226,7 @@ class KafkaPublisher:
     async def ready(self) -> bool:
         producer = self._running_producer()
         try:
-            await asyncio.to_thread(producer.list_topics, self._settings.kafka_topic, 2.0)
+            await asyncio.to_thread(producer.list_topics, self._settings.kafka.topic, 2.0)
         except KafkaException:
             return False
         return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,6 +52,11 @@ class Store(Protocol):
 
     def tally(self, filters: Filters) -> Tally:
         """The counts and sums the manager's figures are computed from."""
+        ...
+
+    def tickets(self) -> Iterator[EnrichedTicket]:
+        """Every stored ticket, as stored: a copy stored twice (a line copied by hand in a
+        JSON file) comes twice. For exports, rebuilds and checks; it reads the whole store."""
         ...
 
     def close(self) -> None: ...

@@ -1,4 +1,4 @@
-"""The seed's ``database.json``, appended in constant time per batch, under a person's hands.
+"""The exercise's ``database.json``, appended in constant time per batch, under a person's hands.
 
 Appending a batch overwrites only the closing ``\\n]\\n`` after the last entry, then
 fsyncs (layout in ``jsonlines``). Committed entries are never overwritten, so a crash
@@ -15,6 +15,7 @@ file at a time, which an exclusive lock enforces. Readers follow the file (``jso
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import logging
 import os
@@ -26,7 +27,7 @@ from typing import BinaryIO
 
 from shopstream.analytics import Filters, Tally
 from shopstream.errors import StoreError, StoreUnavailable
-from shopstream.models import EnrichedTicket, Purchase, purchase
+from shopstream.models import EnrichedProduct, EnrichedTicket, Purchase, purchase
 from shopstream.stores.base import Added
 from shopstream.stores.idindex import IdIndex
 from shopstream.stores.jsonlines import (
@@ -41,11 +42,25 @@ from shopstream.stores.jsonlines import (
     lines,
     read_at,
 )
-from shopstream.stores.jsonview import JsonView
+from shopstream.stores.jsonview import JsonView, every_entry
 
 log = logging.getLogger(__name__)
 
 _SMALL = 64
+
+
+def entry_ticket(entry: Entry) -> EnrichedTicket:
+    """An entry as the ticket it holds."""
+    return EnrichedTicket(
+        id=entry["id"],
+        store=entry["store"],
+        date=datetime.date.fromisoformat(entry["date"]),
+        total_price=entry["total_price"],
+        products=[
+            EnrichedProduct(id=p["id"], name=p["name"], price=p["price"], category=p["category"])
+            for p in entry["products"]
+        ],
+    )
 
 
 def entry_purchase(entry: Entry) -> Purchase:
@@ -101,7 +116,7 @@ def _identity(stat: os.stat_result) -> tuple[int, int]:
 
 
 class JsonFileStore:
-    """``database.json``: the seed's format, appended in constant time per batch."""
+    """``database.json``: the exercise's format, appended in constant time per batch."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -143,7 +158,7 @@ class JsonFileStore:
         """Index every entry, cut a torn tail, and refuse any other line it cannot read."""
         with _reading(file) as reader:
             if os.fstat(file.fileno()).st_size < _SMALL and reader.read().strip() in (b"", b"[]"):
-                # New, or the empty array a user made by hand as the seed suggests.
+                # New, or the empty array a user made by hand as the exercise suggests.
                 _write_at(file, 0, OPEN + closing(False))
             start = first_line(reader)
             if start == 0:
@@ -331,6 +346,9 @@ class JsonFileStore:
     def tally(self, filters: Filters) -> Tally:
         self._view.refresh()
         return self._view.sums.tally(filters)
+
+    def tickets(self) -> Iterator[EnrichedTicket]:
+        return (entry_ticket(entry) for entry in every_entry(self.path))
 
 
 def _after_closing(line: Line) -> Line:

@@ -68,7 +68,7 @@ def _stored_entry_schema() -> core_schema.CoreSchema:
 
 
 # Parsing and checking a line in one pass in pydantic-core: 2.5 µs against 4.5 for orjson
-# and the same checks in Python (measured on stored seed tickets).
+# and the same checks in Python (measured on stored example tickets).
 _STORED_ENTRY = SchemaValidator(_stored_entry_schema())
 
 

@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -72,6 +72,35 @@ class DailySums:
                 if filters.admits(store, day):
                     tally.products[store, category].add(products.count, products.amount)
         return tally
+
+
+def every_entry(path: Path) -> Iterator[Entry]:
+    """Every entry of the file as it stands, copies included, up to a last line being written.
+
+    Raises ``UnreadableLine`` for a line that is not a stored ticket with more after it.
+    """
+    if not path.exists():
+        return
+    with path.open("rb") as file:
+        start = first_line(file)
+        if start == 0:
+            if path.stat().st_size > 2:
+                raise StoreError(f"{path} is not a JSON array of tickets")
+            return
+        pending: Line | None = None
+        for line in lines(file, start, 2):
+            if line.kind is Kind.BLANK:
+                continue
+            if pending is not None:
+                raise UnreadableLine(path, pending)
+            if line.kind is Kind.CLOSING:
+                return
+            if line.kind is Kind.UNREADABLE:
+                if not line.ended:
+                    return  # being written
+                pending = line
+            elif line.entry is not None:
+                yield line.entry
 
 
 def entry_id_at(file: BinaryIO, offset: int) -> str | None:

@@ -23,7 +23,7 @@ from shopstream.models import EnrichedTicket, purchase
 from shopstream.secret_url import mask, scrub
 from shopstream.stores.base import Added
 from shopstream.stores.rollup import read_tally, rollup
-from shopstream.stores.sql import STORED_PURCHASES, purchases
+from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -233,6 +233,16 @@ class PostgresStore:
                 return read_tally(db, filters, mark="%s", iso_day="to_char(date, 'YYYY-MM-DD')")
         except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
             return Tally()
+
+    def tickets(self) -> Iterator[EnrichedTicket]:
+        try:
+            with self._connect(autocommit=False) as db, db.cursor(name="every_ticket") as rows:
+                rows.execute(STORED_TICKETS)
+                yield from tickets(rows)
+        except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
+            return
+        except psycopg.Error as exc:
+            raise _problem(exc, "did not answer") from exc
 
     def close(self) -> None:
         for db in (self._writer, self._reader):

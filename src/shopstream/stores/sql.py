@@ -1,15 +1,16 @@
-"""What the two SQL stores share beside their roll-ups: reading back stored purchases.
+"""What the two SQL stores share beside their roll-ups: reading stored tickets back.
 
 A ticket whose id is stored already is compared with the stored copy, so that a second
-ticket under the same id with another purchase is reported, never silently dropped.
+ticket under the same id with another purchase is reported, never silently dropped; and
+every stored ticket can be read back whole, in id order.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from shopstream.models import Purchase
+from shopstream.models import EnrichedProduct, EnrichedTicket, Purchase
 
 STORED_PURCHASES = """
 SELECT t.id, t.store, t.date, p.product_id, p.name, p.price
@@ -36,3 +37,30 @@ def purchases(rows: Iterable[Row]) -> dict[str, Purchase]:
         ticket_id: (store, day, tuple(lines[ticket_id]))
         for ticket_id, (store, day) in stores.items()
     }
+
+
+STORED_TICKETS = """
+SELECT t.id, t.store, t.date, t.total_price, p.product_id, p.name, p.price, p.category
+FROM tickets t LEFT JOIN products p ON p.ticket_id = t.id
+ORDER BY t.id, p.line
+"""
+
+TicketRow = tuple[
+    str, str, str | datetime.date, float, str | None, str | None, float | None, str | None
+]
+"""ticket id, store, date, total, then product id, name, price, category (None: no lines)"""
+
+
+def tickets(rows: Iterable[TicketRow]) -> Iterator[EnrichedTicket]:
+    """The tickets of ``rows`` (ordered by ticket id, then line), one at a time."""
+    current: EnrichedTicket | None = None
+    for ticket_id, store, date, total, product_id, name, price, category in rows:
+        if current is None or current.id != ticket_id:
+            if current is not None:
+                yield current
+            day = date if isinstance(date, datetime.date) else datetime.date.fromisoformat(date)
+            current = EnrichedTicket(ticket_id, store, day, total, [])
+        if product_id is not None and name is not None and price is not None:
+            current.products.append(EnrichedProduct(product_id, name, price, category or ""))
+    if current is not None:
+        yield current

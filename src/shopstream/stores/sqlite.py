@@ -14,7 +14,7 @@ from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
 from shopstream.models import EnrichedTicket, Purchase, purchase
 from shopstream.stores.base import Added
 from shopstream.stores.rollup import read_tally, rollup
-from shopstream.stores.sql import STORED_PURCHASES, purchases
+from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -211,6 +211,16 @@ class SqliteStore:
 
     def tally(self, filters: Filters) -> Tally:
         return self._read(lambda db: read_tally(db, filters), Tally())
+
+    def tickets(self) -> Iterator[EnrichedTicket]:
+        if not self.path.exists():
+            return
+        try:
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+                yield from tickets(db.execute(STORED_TICKETS))
+        except sqlite3.Error as exc:
+            if not _no_tables(exc):
+                raise StoreError(f"sqlite store {self.path} cannot be read: {exc}") from exc
 
     def close(self) -> None:
         if self._db is not None:

@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shopstream.kafka.broker import (
+from shopstream.localkafka.broker import (
     LOCK_WAIT_S,
     LocalBroker,
     SaslListener,
@@ -27,8 +27,8 @@ from shopstream.kafka.broker import (
     local_address,
     new_cluster_id,
 )
-from shopstream.kafka.guard import start_lock
-from shopstream.kafka.tls import TlsFiles
+from shopstream.localkafka.guard import start_lock
+from shopstream.localkafka.tls import TlsFiles
 
 PORT_STEP = 10
 

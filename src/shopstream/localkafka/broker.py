@@ -29,17 +29,19 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from shopstream.errors import BrokerError, ConfigurationError
 from shopstream.kafka.admin import add_scram_user, answering_cluster_id, broker_answers
-from shopstream.kafka.guard import (
+from shopstream.kafka.config import plain_config
+from shopstream.localkafka.guard import (
     Port,
     ensure_ports_free,
     formatted_cluster_id,
     start_lock,
     write_private,
 )
-from shopstream.kafka.tls import TlsFiles
+from shopstream.localkafka.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ _INSTALL_HINT = (
 
 
 def _resource(name: str) -> bytes:
-    return resources.files("shopstream.kafka").joinpath(name).read_bytes()
+    return resources.files("shopstream.localkafka").joinpath(name).read_bytes()
 
 
 def _require(tool: str) -> str:
@@ -218,14 +220,17 @@ class LocalBroker:
 
     def answering_cluster_id(self, timeout: float = 2.0) -> str | None:
         """The id of the cluster that answers on the client port; None if none answers."""
-        return answering_cluster_id({"bootstrap.servers": self.bootstrap_servers}, timeout)
+        return answering_cluster_id(self._client_config(), timeout)
+
+    def _client_config(self) -> dict[str, Any]:
+        return plain_config(self.bootstrap_servers, "localkafka")
 
     def formatted_cluster_id(self) -> str | None:
         """The id of the cluster this node's storage was formatted for, once it was."""
         return formatted_cluster_id(self.state_dir / "data")
 
     def answers(self, timeout: float = 2.0) -> bool:
-        return broker_answers({"bootstrap.servers": self.bootstrap_servers}, timeout)
+        return broker_answers(self._client_config(), timeout)
 
     def install(self) -> None:
         """Resolve the Kafka jars with Maven, unless the ones for this pom are already there."""
@@ -464,11 +469,7 @@ class LocalBroker:
                 continue
             self._check_cluster(answering)
             if self.sasl is not None:
-                add_scram_user(
-                    {"bootstrap.servers": self.bootstrap_servers},
-                    self.sasl.username,
-                    self.sasl.password,
-                )
+                add_scram_user(self._client_config(), self.sasl.username, self.sasl.password)
                 log.info("SASL listener at %s", self.sasl.bootstrap_servers)
             return
         raise BrokerError(f"the broker did not answer within {timeout:.0f} s:\n{self._log_tail()}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shopstream.errors import ConfigurationError
-from shopstream.kafka.guard import write_private
+from shopstream.localkafka.guard import write_private
 
 _DAYS = 3650
 _KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import psycopg
 
-from tests.helpers import free_port, wait_for
+from shopstream.supervise import wait_for
+from testbed.ports import free_port
 
 
 def _bin_dir() -> Path:

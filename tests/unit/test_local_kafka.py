@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, LocalKafkaSettings, Settings
 from shopstream.errors import BrokerError, ConfigurationError
-from shopstream.kafka.broker import LocalBroker, TlsListener
-from shopstream.kafka.cluster import LocalCluster
-from shopstream.kafka.guard import (
+from shopstream.localkafka import local_kafka
+from shopstream.localkafka.broker import LocalBroker, TlsListener
+from shopstream.localkafka.cluster import LocalCluster
+from shopstream.localkafka.guard import (
     Port,
     ensure_ports_free,
     formatted_cluster_id,
@@ -22,22 +23,19 @@ from shopstream.kafka.guard import (
     start_lock,
     write_private,
 )
-from shopstream.up import local_broker
 
 
 def test_a_sasl_listener_needs_the_user_it_accepts(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"):
-        local_broker(Settings(kafka_state_dir=tmp_path), sasl=True)
+        local_kafka(Settings(local=LocalKafkaSettings(state_dir=tmp_path)), sasl=True)
 
 
 def test_the_sasl_listener_takes_plain_and_scram_for_that_user(tmp_path: Path) -> None:
     settings = Settings(
-        kafka_state_dir=tmp_path,
-        kafka_local_sasl_port=19094,
-        kafka_sasl_username="till",
-        kafka_sasl_password=SecretStr("s3cret"),
+        local=LocalKafkaSettings(state_dir=tmp_path, sasl_port=19094),
+        kafka=KafkaSettings(sasl_username="till", sasl_password=SecretStr("s3cret")),
     )
-    broker = local_broker(settings, sasl=True)
+    broker = local_kafka(settings, sasl=True)
     assert isinstance(broker, LocalBroker)
     assert broker.sasl is not None
     assert broker.sasl.bootstrap_servers == "127.0.0.1:19094"
@@ -48,7 +46,7 @@ def test_the_sasl_listener_takes_plain_and_scram_for_that_user(tmp_path: Path) -
 
 
 def test_without_sasl_there_is_only_the_plaintext_listener(tmp_path: Path) -> None:
-    broker = local_broker(Settings(kafka_state_dir=tmp_path))
+    broker = local_kafka(Settings(local=LocalKafkaSettings(state_dir=tmp_path)))
     assert isinstance(broker, LocalBroker)
     config = broker._write_config().read_text()
     assert "SASL" not in config
@@ -57,7 +55,7 @@ def test_without_sasl_there_is_only_the_plaintext_listener(tmp_path: Path) -> No
 
 
 def test_three_brokers_vote_for_each_other_and_replicate_three_times(tmp_path: Path) -> None:
-    cluster = local_broker(Settings(kafka_state_dir=tmp_path), brokers=3)
+    cluster = local_kafka(Settings(local=LocalKafkaSettings(state_dir=tmp_path)), brokers=3)
     assert isinstance(cluster, LocalCluster)
     assert cluster.bootstrap_servers == "127.0.0.1:9092,127.0.0.1:9102,127.0.0.1:9112"
     for node in cluster.nodes:
@@ -71,22 +69,22 @@ def test_three_brokers_vote_for_each_other_and_replicate_three_times(tmp_path: P
         assert "min.insync.replicas=2" in config
     assert len({node.cluster_id for node in cluster.nodes}) == 1
     # Found again by kafka stop / status, which are not told the size.
-    assert isinstance(local_broker(Settings(kafka_state_dir=tmp_path)), LocalCluster)
+    assert isinstance(
+        local_kafka(Settings(local=LocalKafkaSettings(state_dir=tmp_path))), LocalCluster
+    )
 
 
 def _secure_settings(tmp_path: Path) -> Settings:
     return Settings(
-        kafka_state_dir=tmp_path,
-        kafka_local_sasl_port=19094,
-        kafka_local_ssl_port=19095,
-        kafka_local_sasl_ssl_port=19096,
-        kafka_sasl_username="till",
-        kafka_sasl_password=SecretStr("s3cret"),
+        local=LocalKafkaSettings(
+            state_dir=tmp_path, sasl_port=19094, ssl_port=19095, sasl_ssl_port=19096
+        ),
+        kafka=KafkaSettings(sasl_username="till", sasl_password=SecretStr("s3cret")),
     )
 
 
 def test_tls_adds_a_mutual_tls_port_and_with_sasl_a_sasl_ssl_port(tmp_path: Path) -> None:
-    broker = local_broker(_secure_settings(tmp_path), sasl=True, tls=True)
+    broker = local_kafka(_secure_settings(tmp_path), sasl=True, tls=True)
     assert isinstance(broker, LocalBroker)
     config = broker._write_config().read_text()
     listeners = (
@@ -102,7 +100,7 @@ def test_tls_adds_a_mutual_tls_port_and_with_sasl_a_sasl_ssl_port(tmp_path: Path
 
 
 def test_tls_without_sasl_opens_no_sasl_port(tmp_path: Path) -> None:
-    broker = local_broker(_secure_settings(tmp_path), tls=True)
+    broker = local_kafka(_secure_settings(tmp_path), tls=True)
     assert isinstance(broker, LocalBroker)
     config = broker._write_config().read_text()
     assert "SSL://127.0.0.1:19095" in config
@@ -110,7 +108,7 @@ def test_tls_without_sasl_opens_no_sasl_port(tmp_path: Path) -> None:
 
 
 def test_a_clusters_nodes_share_one_ca_on_ports_of_their_own(tmp_path: Path) -> None:
-    cluster = local_broker(_secure_settings(tmp_path), sasl=True, tls=True, brokers=3)
+    cluster = local_kafka(_secure_settings(tmp_path), sasl=True, tls=True, brokers=3)
     assert isinstance(cluster, LocalCluster)
     nodes = cluster.nodes
     assert [node.tls for node in nodes] == [
@@ -125,14 +123,14 @@ def test_server_properties_is_readable_by_its_owner_only(tmp_path: Path) -> None
     config = tmp_path / "server.properties"
     config.write_text("written by an older shopstream\n")
     config.chmod(0o644)
-    broker = local_broker(_secure_settings(tmp_path), sasl=True)
+    broker = local_kafka(_secure_settings(tmp_path), sasl=True)
     assert broker._write_config() == config.resolve()  # type: ignore[union-attr]
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert 'user_till="s3cret"' in config.read_text()
 
 
 def test_every_port_is_named_with_the_setting_that_moves_it(tmp_path: Path) -> None:
-    broker = local_broker(_secure_settings(tmp_path), sasl=True, tls=True)
+    broker = local_kafka(_secure_settings(tmp_path), sasl=True, tls=True)
     assert broker.ports() == [  # type: ignore[union-attr]
         Port(9092, "client port", "KAFKA_LOCAL_PORT"),
         Port(19094, "SASL port", "KAFKA_LOCAL_SASL_PORT"),
@@ -140,7 +138,7 @@ def test_every_port_is_named_with_the_setting_that_moves_it(tmp_path: Path) -> N
         Port(19096, "SASL_SSL port", "KAFKA_LOCAL_SASL_SSL_PORT"),
         Port(9093, "controller port", "KAFKA_LOCAL_CONTROLLER_PORT"),
     ]
-    cluster = local_broker(Settings(kafka_state_dir=tmp_path), brokers=3)
+    cluster = local_kafka(Settings(local=LocalKafkaSettings(state_dir=tmp_path)), brokers=3)
     assert isinstance(cluster, LocalCluster)
     assert cluster.nodes[1].ports()[0] == Port(9102, "node 2's client port", "KAFKA_LOCAL_PORT")
 
@@ -157,20 +155,6 @@ def test_a_held_port_is_one_line_naming_it_and_its_setting() -> None:
     assert "\n" not in message
     assert f"port {port} on 127.0.0.1 (SSL port) is held by another process" in message
     assert "set KAFKA_LOCAL_SSL_PORT to a free port" in message
-
-
-def test_connections_of_a_stopped_broker_do_not_hold_its_port() -> None:
-    """The side that closes first keeps the connection in TIME_WAIT: a broker that stopped."""
-    with socket.socket() as listener:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM's is
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        client = socket.create_connection(("127.0.0.1", port))
-        accepted, _ = listener.accept()
-        accepted.close()
-    client.close()
-    assert not port_taken("127.0.0.1", port)
 
 
 def test_a_second_start_waits_for_the_first_and_names_it(tmp_path: Path) -> None:

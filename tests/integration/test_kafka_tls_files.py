@@ -11,11 +11,12 @@ import pytest
 from confluent_kafka import KafkaError
 from pydantic import SecretStr
 
-from shopstream.config import Settings
+from shopstream.config import KafkaSettings, Settings
 from shopstream.errors import ConfigurationError
 from shopstream.kafka.admin import _refusal
 from shopstream.kafka.config import check_security, consumer_config, security_config
-from shopstream.kafka.tls import TlsFiles
+from shopstream.localkafka.tls import TlsFiles
+from tests.helpers import settings_from
 
 KEY_PASSWORD = "k3y-Pa55word"  # noqa: S105 - a test key's
 
@@ -95,11 +96,13 @@ def _encrypted_key(tls: TlsFiles, directory: Path) -> Path:
 
 def test_a_client_certificate_reaches_librdkafka(tls: TlsFiles, tmp_path: Path) -> None:
     settings = Settings(
-        kafka_security_protocol="SSL",
-        kafka_ssl_ca_file=tls.ca_cert,
-        kafka_ssl_cert_file=tls.client_cert,
-        kafka_ssl_key_file=_encrypted_key(tls, tmp_path),
-        kafka_ssl_key_password=SecretStr(KEY_PASSWORD),
+        kafka=KafkaSettings(
+            security_protocol="SSL",
+            ssl_ca_file=tls.ca_cert,
+            ssl_cert_file=tls.client_cert,
+            ssl_key_file=_encrypted_key(tls, tmp_path),
+            ssl_key_password=SecretStr(KEY_PASSWORD),
+        )
     )
     config = consumer_config(settings)
     assert config["security.protocol"] == "SSL"
@@ -111,31 +114,33 @@ def test_a_client_certificate_reaches_librdkafka(tls: TlsFiles, tmp_path: Path) 
 
 
 def test_without_tls_settings_librdkafka_gets_none() -> None:
-    config = security_config(Settings(kafka_security_protocol="SASL_SSL"))
+    config = security_config(Settings(kafka=KafkaSettings(security_protocol="SASL_SSL")))
     assert not [key for key in config if key.startswith("ssl.")]
 
 
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
-        ({"kafka_ssl_cert_file": "client.pem"}, "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go"),
-        ({"kafka_ssl_key_file": "client.key"}, "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go"),
-        ({"kafka_ssl_ca_file": "/nowhere/ca.pem"}, "KAFKA_SSL_CA_FILE=/nowhere/ca.pem is not"),
+        ({"KAFKA_SSL_CERT_FILE": "client.pem"}, "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go"),
+        ({"KAFKA_SSL_KEY_FILE": "client.key"}, "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go"),
+        ({"KAFKA_SSL_CA_FILE": "/nowhere/ca.pem"}, "KAFKA_SSL_CA_FILE=/nowhere/ca.pem is not"),
     ],
 )
 def test_an_unusable_tls_setting_is_one_line_naming_it(
     settings: dict[str, str], named: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=named) as refused:
-        check_security(Settings.model_validate(settings))
+        check_security(settings_from(**settings))
     assert "\n" not in str(refused.value)
 
 
 def test_a_wrong_key_password_is_named_and_not_shown(tls: TlsFiles, tmp_path: Path) -> None:
     settings = Settings(
-        kafka_ssl_cert_file=tls.client_cert,
-        kafka_ssl_key_file=_encrypted_key(tls, tmp_path),
-        kafka_ssl_key_password=SecretStr("not-the-k3y-password"),
+        kafka=KafkaSettings(
+            ssl_cert_file=tls.client_cert,
+            ssl_key_file=_encrypted_key(tls, tmp_path),
+            ssl_key_password=SecretStr("not-the-k3y-password"),
+        )
     )
     with pytest.raises(ConfigurationError, match="KAFKA_SSL_KEY_PASSWORD") as refused:
         check_security(settings)
@@ -144,7 +149,9 @@ def test_a_wrong_key_password_is_named_and_not_shown(tls: TlsFiles, tmp_path: Pa
 
 def test_a_key_of_another_certificate_is_refused(tls: TlsFiles, tmp_path: Path) -> None:
     other = TlsFiles(tmp_path / "other").ensure()
-    settings = Settings(kafka_ssl_cert_file=tls.client_cert, kafka_ssl_key_file=other.client_key)
+    settings = Settings(
+        kafka=KafkaSettings(ssl_cert_file=tls.client_cert, ssl_key_file=other.client_key)
+    )
     with pytest.raises(ConfigurationError, match="KEY_VALUES_MISMATCH"):
         check_security(settings)
 

@@ -1,0 +1,47 @@
+"""The ``shopstream`` command's groups, its consoles, and its entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.text import Text
+
+from shopstream.config import Settings, load_settings
+from shopstream.errors import ShopstreamError
+from shopstream.terminal import console as plain_console
+from shopstream.terminal import shown
+
+app = typer.Typer(
+    help="Tickets over HTTP into Apache Kafka, enriched and stored.", no_args_is_help=True
+)
+kafka_app = typer.Typer(
+    help="The local Apache Kafka broker (KRaft, no ZooKeeper).", no_args_is_help=True
+)
+dlq_app = typer.Typer(help="The dead-letter topic: rejected messages.", no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(dlq_app, name="dlq")
+console = plain_console()
+errors = plain_console(stderr=True)
+
+
+def command_settings() -> Settings:
+    """The settings, with logging set up as they say: every command starts here."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return settings
+
+
+def main() -> None:
+    """Entry point: a ShopstreamError is one readable line, never a traceback."""
+    try:
+        app()
+    except ShopstreamError as exc:
+        one_line = " ".join(str(exc).split())  # a driver's message may span lines
+        errors.print(Text.assemble(("error:", "red"), " ", shown(one_line)))
+        sys.exit(1)

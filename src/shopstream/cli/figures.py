@@ -1,0 +1,92 @@
+"""The manager's figures (``report``) and the exercise's stress test (``stress``)."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from shopstream.analytics import Filters, figures
+from shopstream.catalog import Catalog
+from shopstream.cli.app import app, command_settings, console, errors
+from shopstream.report import render as render_report
+from shopstream.stores import open_store
+from shopstream.terminal import shown
+
+
+@app.command()
+def stress(
+    count: Annotated[int, typer.Option(min=1, help="Tickets to send.")] = 1000,
+    url: Annotated[str, typer.Option(help="Default: http://API_HOST:API_PORT/data")] = "",
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Requests in flight; 1 = the exercise's loop.")
+    ] = 1,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the store.")] = 60.0,
+) -> None:
+    """The exercise's stress test: POST tickets, then wait until every accepted one is stored."""
+    from shopstream.load import stress as run  # aiohttp takes 0.15 s to load; only this needs it
+
+    settings = command_settings()
+    target = url or f"http://{settings.api.host}:{settings.api.port}/data"
+    store = open_store(settings.store.database_url.get_secret_value())
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("sending", total=count)
+        result = run(
+            target,
+            count,
+            store,
+            concurrency=concurrency,
+            timeout=timeout,
+            on_sent=lambda sent: progress.advance(task, sent),
+        )
+    load = result.load
+    refused = ", ".join(f"{n}x{code}" for code, n in sorted(load.refused.items())) or "0"
+    console.print(
+        f"sent {load.sent}  accepted {len(load.acknowledged)}  refused {refused}  "
+        f"errors {load.errors}  stored {result.stored}  "
+        f"seconds {result.seconds:.2f}  tickets/s {result.rate:.0f}"
+    )
+    if result.missing:
+        errors.print(
+            shown(
+                f"{len(result.missing)} accepted tickets are not in {settings.store.database_url}",
+                "red",
+            )
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    store: Annotated[str | None, typer.Option(help="Only this store's tickets.")] = None,
+    date_from: Annotated[
+        datetime.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="From date.")
+    ] = None,
+    date_to: Annotated[
+        datetime.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="To date.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The JSON of GET /analytics.")] = False,
+) -> None:
+    """The manager's figures from the store: tables, or the JSON the API gives."""
+    settings = command_settings()
+    filters = Filters(
+        store=store,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+    )
+    tally = open_store(settings.store.database_url.get_secret_value()).tally(filters)
+    result = figures(tally, Catalog.load(settings.store.categories_file).categories)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        console.print(render_report(result, filters))

@@ -1,0 +1,83 @@
+"""Running it: ``up`` (everything), ``api`` and ``worker``."""
+
+from __future__ import annotations
+
+import signal
+from typing import Annotated
+
+import typer
+
+from shopstream.catalog import Catalog
+from shopstream.cli.app import app, command_settings, errors
+from shopstream.kafka.config import check_security
+from shopstream.kafka.consumer import BatchConsumer
+from shopstream.kafka.deadletters import DeadLetters
+from shopstream.stores import open_store
+from shopstream.up import run_pipeline, run_workers
+from shopstream.worker import Worker
+
+
+@app.command()
+def up() -> None:
+    """Run the whole pipeline: local Kafka, the API on API_HOST:API_PORT, and a worker."""
+    raise typer.Exit(run_pipeline(command_settings()))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default: API_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: API_PORT")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes sharing the port. Default: API_WORKERS")
+    ] = None,
+) -> None:
+    """Run the HTTP API alone."""
+    import uvicorn  # here, not at the top: the worker's start-up need not load it
+
+    settings = command_settings()
+    check_security(settings)  # here, as one line: in uvicorn's start-up it is a traceback
+    uvicorn.run(
+        "shopstream.api.app:app_from_environment",
+        factory=True,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        workers=workers or settings.api.workers,
+        log_config=None,
+        access_log=False,
+        limit_concurrency=settings.api.max_connections,
+    )
+
+
+@app.command()
+def worker(
+    processes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Workers in this consumer group. Default: WORKER_PROCESSES"),
+    ] = None,
+) -> None:
+    """Run a worker: consume, enrich, store, commit. SIGTERM or Ctrl-C stops it cleanly.
+
+    With several processes, they share the topic's partitions in one consumer group (as
+    the same number of separate `shopstream worker` commands would, on any machines); one
+    that crashes is started again.
+    """
+    settings = command_settings()
+    count = processes or settings.worker.processes
+    if count > 1:
+        if settings.store.database_url.get_secret_value().endswith(".json"):
+            errors.print(
+                f"{settings.store.database_url} takes one writer at a time: use --processes 1, "
+                "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
+            )
+            raise typer.Exit(2)
+        raise typer.Exit(run_workers(count))
+    the_worker = Worker(
+        settings,
+        open_store(settings.store.database_url.get_secret_value()),
+        Catalog.load(settings.store.categories_file),
+        BatchConsumer(settings),
+        DeadLetters(settings),
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: the_worker.stop())
+    the_worker.run()

@@ -1,0 +1,64 @@
+"""The local Apache Kafka that ``make up`` runs: one KRaft node or a quorum of them.
+
+It ships with shopstream so that a first run needs no Kafka of its own, but it is apart
+from the client code (``shopstream.kafka``), which talks to any Kafka the same way.
+"""
+
+from __future__ import annotations
+
+from shopstream.config import Settings
+from shopstream.errors import ConfigurationError
+from shopstream.localkafka.broker import LocalBroker, SaslListener, TlsListener
+from shopstream.localkafka.cluster import LocalCluster
+
+__all__ = ["LocalBroker", "LocalCluster", "LocalKafka", "local_kafka"]
+
+LocalKafka = LocalBroker | LocalCluster
+
+
+def local_kafka(
+    settings: Settings, sasl: bool = False, brokers: int | None = None, tls: bool = False
+) -> LocalKafka:
+    """The local Kafka: one node, or ``brokers`` (KAFKA_LOCAL_BROKERS) nodes in a quorum.
+
+    Without a count, a state directory already holding a cluster's nodes is that cluster,
+    so ``kafka stop`` and ``status`` find what ``kafka start --brokers 3`` started.
+    With ``sasl``, a SASL port for KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD too; with
+    ``tls``, an SSL port for clients with a certificate of the broker's CA, and with both,
+    a SASL_SSL port.
+    """
+    listener = None
+    if sasl:
+        password = settings.kafka.sasl_password
+        if not settings.kafka.sasl_username or password is None:
+            raise ConfigurationError(
+                "a SASL listener needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: "
+                "the user it accepts"
+            )
+        listener = SaslListener(
+            settings.local.sasl_port,
+            settings.kafka.sasl_username,
+            password.get_secret_value(),
+        )
+    tls_listener = (
+        TlsListener(settings.local.ssl_port, settings.local.sasl_ssl_port) if tls else None
+    )
+    size = brokers or settings.local.brokers
+    if brokers is None and size == 1:
+        size = max(1, len(list(settings.local.state_dir.glob("node-*"))))
+    if size > 1:
+        return LocalCluster(
+            state_dir=settings.local.state_dir,
+            size=size,
+            port=settings.local.port,
+            controller_port=settings.local.controller_port,
+            sasl=listener,
+            tls=tls_listener,
+        )
+    return LocalBroker(
+        state_dir=settings.local.state_dir,
+        port=settings.local.port,
+        controller_port=settings.local.controller_port,
+        sasl=listener,
+        tls=tls_listener,
+    )
