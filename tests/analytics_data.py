@@ -6,6 +6,7 @@ The expected figures below were worked out on paper from these tickets, not by t
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -47,6 +48,29 @@ EXPECTED: dict[str, Any] = {
     "average_product_price_by_store": {"Antwerp": 3.3, "Brussels": 4.5 / 4, "Ghent": 2.0 / 3},
     "average_ticket_total": 9.8 / 4,
     "average_ticket_total_by_store": {"Antwerp": 3.3, "Brussels": 4.5 / 2, "Ghent": 2.0},
+    "revenue": Decimal("9.80"),
+    "revenue_by_store": {
+        "Antwerp": Decimal("3.30"),
+        "Brussels": Decimal("4.50"),
+        "Ghent": Decimal("2.00"),
+    },
+    "tickets_by_store": {"Antwerp": 1, "Brussels": 2, "Ghent": 1},
+    "category_share_by_store": {
+        "Antwerp": {"Fruit": 0.0, "Bakery": 1.0, "Drink": 0.0, "Other": 0.0},
+        "Brussels": {"Fruit": 0.25, "Bakery": 0.25, "Drink": 0.25, "Other": 0.25},
+        "Ghent": {"Fruit": 2 / 3, "Bakery": 0.0, "Drink": 1 / 3, "Other": 0.0},
+    },
+    # One line each: by revenue, then by name (Banana before Kiwi at 0.10).
+    "top_products": [
+        {"name": "Cake", "lines": 1, "revenue": Decimal("3.30")},
+        {"name": "Chocolate", "lines": 1, "revenue": Decimal("2.70")},
+        {"name": "WATER", "lines": 1, "revenue": Decimal("1.50")},
+        {"name": "Beer", "lines": 1, "revenue": Decimal("1.20")},
+        {"name": "an apple", "lines": 1, "revenue": Decimal("0.70")},
+        {"name": "bread", "lines": 1, "revenue": Decimal("0.20")},
+        {"name": "Banana", "lines": 1, "revenue": Decimal("0.10")},
+        {"name": "Kiwi", "lines": 1, "revenue": Decimal("0.10")},
+    ],
 }
 
 EXPECTED_BRUSSELS: dict[str, Any] = {
@@ -64,6 +88,18 @@ EXPECTED_BRUSSELS: dict[str, Any] = {
     "average_product_price_by_store": {"Brussels": 4.5 / 4},
     "average_ticket_total": 4.5 / 2,
     "average_ticket_total_by_store": {"Brussels": 4.5 / 2},
+    "revenue": Decimal("4.50"),
+    "revenue_by_store": {"Brussels": Decimal("4.50")},
+    "tickets_by_store": {"Brussels": 2},
+    "category_share_by_store": {
+        "Brussels": {"Fruit": 0.25, "Bakery": 0.25, "Drink": 0.25, "Other": 0.25},
+    },
+    "top_products": [
+        {"name": "Chocolate", "lines": 1, "revenue": Decimal("2.70")},
+        {"name": "WATER", "lines": 1, "revenue": Decimal("1.50")},
+        {"name": "bread", "lines": 1, "revenue": Decimal("0.20")},
+        {"name": "Banana", "lines": 1, "revenue": Decimal("0.10")},
+    ],
 }
 
 # 2020-01-02 only: tickets t2 and t3, five lines worth 6.2.
@@ -82,6 +118,20 @@ EXPECTED_JAN_2: dict[str, Any] = {
     "average_product_price_by_store": {"Brussels": 4.2 / 2, "Ghent": 2.0 / 3},
     "average_ticket_total": 6.2 / 2,
     "average_ticket_total_by_store": {"Brussels": 4.2, "Ghent": 2.0},
+    "revenue": Decimal("6.20"),
+    "revenue_by_store": {"Brussels": Decimal("4.20"), "Ghent": Decimal("2.00")},
+    "tickets_by_store": {"Brussels": 1, "Ghent": 1},
+    "category_share_by_store": {
+        "Brussels": {"Fruit": 0.0, "Bakery": 0.0, "Drink": 0.5, "Other": 0.5},
+        "Ghent": {"Fruit": 2 / 3, "Bakery": 0.0, "Drink": 1 / 3, "Other": 0.0},
+    },
+    "top_products": [
+        {"name": "Chocolate", "lines": 1, "revenue": Decimal("2.70")},
+        {"name": "WATER", "lines": 1, "revenue": Decimal("1.50")},
+        {"name": "Beer", "lines": 1, "revenue": Decimal("1.20")},
+        {"name": "an apple", "lines": 1, "revenue": Decimal("0.70")},
+        {"name": "Kiwi", "lines": 1, "revenue": Decimal("0.10")},
+    ],
 }
 
 EXPECTED_EMPTY: dict[str, Any] = {
@@ -94,19 +144,70 @@ EXPECTED_EMPTY: dict[str, Any] = {
     "average_product_price_by_store": {},
     "average_ticket_total": 0.0,
     "average_ticket_total_by_store": {},
+    "revenue": Decimal("0.00"),
+    "revenue_by_store": {},
+    "tickets_by_store": {},
+    "category_share_by_store": {},
+    "top_products": [],
 }
 
 TICKETS_BY_DATE = {"2020-01-01": 1, "2020-01-02": 2, "2020-01-03": 1}
 
+# Twelve product names, some on several lines, for the top ten: most lines first, then
+# the higher revenue, then the name.
+TOP_TICKETS: list[dict[str, Any]] = [
+    _ticket("p1", "Brussels", "2020-02-01", ("Banana", 1.0), ("Banana", 1.0), ("Bread", 2.0)),
+    _ticket("p2", "Brussels", "2020-02-02", ("Banana", 1.0), ("Water", 0.5), ("Beer", 3.0)),
+    _ticket("p3", "Ghent", "2020-02-01", ("Bread", 2.0), ("Water", 0.5), ("Kiwi", 0.25)),
+    _ticket(
+        "p4",
+        "Ghent",
+        "2020-02-02",
+        *[("Milk", 1.25), ("Cheese", 4.75), ("Apple", 0.4), ("Pear", 0.4), ("Cake", 5.0)],
+        *[("Tea", 2.0), ("Soap", 0.99)],
+    ),
+]
 
-def enriched_tickets() -> list[EnrichedTicket]:
+
+def _top(*products: tuple[str, int, str]) -> list[dict[str, Any]]:
+    return [{"name": n, "lines": lines, "revenue": Decimal(r)} for n, lines, r in products]
+
+
+# Banana 3 lines; Bread and Water 2 (Water's 1.00 ranks above Cake's 5.00 on one line);
+# Apple and Pear tie at 0.40: Apple by name; Pear and Kiwi are 11th and 12th.
+EXPECTED_TOP = _top(
+    ("Banana", 3, "3.00"), ("Bread", 2, "4.00"), ("Water", 2, "1.00"), ("Cake", 1, "5.00"),
+    ("Cheese", 1, "4.75"), ("Beer", 1, "3.00"), ("Tea", 1, "2.00"), ("Milk", 1, "1.25"),
+    ("Soap", 1, "0.99"), ("Apple", 1, "0.40"),
+)  # fmt: skip
+EXPECTED_TOP_GHENT = _top(
+    ("Cake", 1, "5.00"), ("Cheese", 1, "4.75"), ("Bread", 1, "2.00"), ("Tea", 1, "2.00"),
+    ("Milk", 1, "1.25"), ("Soap", 1, "0.99"), ("Water", 1, "0.50"), ("Apple", 1, "0.40"),
+    ("Pear", 1, "0.40"), ("Kiwi", 1, "0.25"),
+)  # fmt: skip
+EXPECTED_TOP_FEB_1 = _top(
+    ("Bread", 2, "4.00"), ("Banana", 2, "2.00"), ("Water", 1, "0.50"), ("Kiwi", 1, "0.25")
+)
+TOP_REVENUE = Decimal("26.04")  # 4.00 + 4.50 + 2.75 + 14.79
+
+
+def enriched_tickets(tickets: list[dict[str, Any]] = TICKETS) -> list[EnrichedTicket]:
     catalog = Catalog.load()
-    return [enrich(Ticket.model_validate_json(json.dumps(t)), catalog) for t in TICKETS]
+    return [enrich(Ticket.model_validate_json(json.dumps(t)), catalog) for t in tickets]
+
+
+def _approx(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # money: to the cent, exactly as the API writes it
+    if isinstance(value, int | str):
+        return value
+    if isinstance(value, dict):
+        return {key: _approx(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_approx(inner) for inner in value]
+    return pytest.approx(value, rel=1e-12)
 
 
 def approx_figures(expected: dict[str, Any]) -> dict[str, Any]:
-    """``expected`` with its fractions compared to within rounding."""
-    return {
-        key: pytest.approx(value, rel=1e-12) if not isinstance(value, int) else value
-        for key, value in expected.items()
-    }
+    """``expected`` as the JSON of the figures: fractions to within rounding, money exact."""
+    return {key: _approx(value) for key, value in expected.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,7 +25,12 @@ from tests.analytics_data import (
     EXPECTED_BRUSSELS,
     EXPECTED_EMPTY,
     EXPECTED_JAN_2,
+    EXPECTED_TOP,
+    EXPECTED_TOP_FEB_1,
+    EXPECTED_TOP_GHENT,
     TICKETS_BY_DATE,
+    TOP_REVENUE,
+    TOP_TICKETS,
     approx_figures,
     enriched_tickets,
 )
@@ -33,10 +39,12 @@ from tests.unit.fakes import FakePublisher
 from tests.unit.storedata import enriched
 
 JAN_2 = datetime.date(2020, 1, 2)
+FEB_1 = datetime.date(2020, 2, 1)
 
 
 def _figures(store: Store, filters: Filters | None = None) -> dict[str, Any]:
-    return figures(store.tally(filters or Filters()), CATEGORIES).model_dump()
+    """The figures as the API writes them (money as JSON numbers)."""
+    return figures(store.tally(filters or Filters()), CATEGORIES).model_dump(mode="json")
 
 
 def assert_a_refusal_keeps_nothing(store_url: str, refuse_poison: Callable[[str], None]) -> None:
@@ -49,6 +57,30 @@ def assert_a_refusal_keeps_nothing(store_url: str, refuse_poison: Callable[[str]
         store.add([enriched("1"), enriched("2", store="Poison")])
     assert store.add([enriched("1")]).new == 1
     store.close()
+
+
+def assert_a_store_from_before_top_products_gets_them(
+    store_url: str, drop_names: Callable[[str], None]
+) -> None:
+    """A SQL store written before ``daily_names`` existed (``drop_names`` drops it): its
+    readers still get every other figure, and the next writer to open it fills the table."""
+    writer = open_store(store_url)
+    writer.open()
+    writer.add(enriched_tickets(TOP_TICKETS))
+    writer.close()
+    drop_names(store_url)
+    before = _figures(open_store(store_url))
+    assert before["top_products"] == []
+    assert before["revenue"] == float(TOP_REVENUE)
+    upgraded = open_store(store_url)
+    upgraded.open()
+    upgraded.add(enriched_tickets([TOP_TICKETS[0]]))  # stored already: counted once
+    assert _figures(upgraded)["top_products"] == approx_figures({"top": EXPECTED_TOP})["top"]
+    upgraded.close()
+    again = open_store(store_url)
+    again.open()  # the table is not filled twice
+    assert _figures(again)["top_products"] == approx_figures({"top": EXPECTED_TOP})["top"]
+    again.close()
 
 
 class StoreFixtures:
@@ -187,13 +219,43 @@ class FiguresContract(StoreFixtures):
         brussels = timeline(store.tally(Filters(store="Brussels"))).tickets_by_date
         assert brussels == {"2020-01-01": 1, "2020-01-02": 1}
 
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            (Filters(), EXPECTED_TOP),
+            (Filters(store="Ghent"), EXPECTED_TOP_GHENT),
+            (Filters(date_from=FEB_1, date_to=FEB_1), EXPECTED_TOP_FEB_1),
+            (Filters(store="Brussels", date_from=datetime.date(2020, 2, 3)), []),
+        ],
+    )
+    def test_the_top_products_rank_by_lines_then_revenue_then_name(
+        self, store: Store, filters: Filters, expected: list[dict[str, Any]]
+    ) -> None:
+        store.add(enriched_tickets(TOP_TICKETS[:2]))
+        store.add(enriched_tickets(TOP_TICKETS[2:]))  # a name summed over batches
+        assert _figures(store, filters)["top_products"] == approx_figures({"t": expected})["t"]
+        assert _figures(store)["revenue"] == float(TOP_REVENUE)
+
+    def test_money_is_to_the_cent_halves_up_however_it_was_summed(self, store: Store) -> None:
+        """Ten tickets of 0.10, each in its own batch, add up in binary to 0.9999999999999999;
+        1.005 and 0.125 are halves, which ``round`` and JavaScript's ``toFixed`` round down."""
+        for i in range(10):
+            store.add([enriched(f"dime-{i}", store="Dimes", price=0.05)])
+        store.add([enriched("half", store="Halves", price=0.5025)])  # total 1.005
+        store.add([enriched("eighth", store="Eighths", price=0.0625)])  # total 0.125
+        shown = _figures(store)
+        assert shown["revenue_by_store"] == {"Dimes": 1.0, "Eighths": 0.13, "Halves": 1.01}
+        assert shown["revenue"] == 2.13  # 1.00 + 1.005 + 0.125 = 2.13 exactly
+        assert figures(store.tally(Filters()), CATEGORIES).revenue == Decimal("2.13")
+        assert shown["tickets_by_store"] == {"Dimes": 10, "Eighths": 1, "Halves": 1}
+
     def test_a_reader_keeps_up_as_the_writer_appends(self, store: Store, store_url: str) -> None:
         reader = open_store(store_url)
         first, *rest = enriched_tickets()
         store.add([first])
         assert figures(reader.tally(Filters()), CATEGORIES).tickets == 1
         store.add(rest)
-        assert figures(reader.tally(Filters()), CATEGORIES).model_dump() == approx_figures(EXPECTED)
+        assert _figures(reader) == approx_figures(EXPECTED)
         store.add([enriched("extra", store="Ghent", price=1.0)])
         assert figures(reader.tally(Filters()), CATEGORIES).tickets == 5
 
@@ -226,6 +288,16 @@ class ApiFiguresContract(StoreFixtures):
     def test_the_timeline_counts_tickets_per_day(self, client: TestClient) -> None:
         assert client.get("/analytics/timeline").json() == {"tickets_by_date": TICKETS_BY_DATE}
 
+    def test_the_top_products_follow_the_filters(self, client: TestClient, store_url: str) -> None:
+        writer = open_store(store_url)
+        writer.open()
+        writer.add(enriched_tickets(TOP_TICKETS))
+        writer.close()
+        top = client.get("/analytics?store=Ghent").json()["top_products"]
+        assert top == approx_figures({"t": EXPECTED_TOP_GHENT})["t"]
+        feb_1 = client.get("/analytics?date_from=2020-02-01&date_to=2020-02-01").json()
+        assert feb_1["top_products"] == approx_figures({"t": EXPECTED_TOP_FEB_1})["t"]
+
 
 class ReportContract(StoreFixtures):
     """The same figures from 'shopstream report', as JSON and as tables."""
@@ -245,3 +317,19 @@ class ReportContract(StoreFixtures):
             assert word in text
         assert "37.5%" in text  # Fruit: 3 of 8 lines
         assert "1.13" in text  # Brussels: 4.5 / 4 = 1.125, rounded as a till does
+
+    def test_tables_show_revenue_tickets_and_top_products(
+        self, filled: str, command: Command
+    ) -> None:
+        lines = command("report", DATABASE_URL=filled).stdout.splitlines()
+
+        def row(first: str) -> list[str]:
+            found = [line for line in lines if line.strip("│ ").startswith(first)]
+            assert found, first
+            return [cell.strip() for cell in found[0].strip("│").split("│")]
+
+        assert row("Revenue") == ["Revenue", "9.80"]
+        assert row("Brussels") == ["Brussels", "2", "4.50", "1.13", "2.25"]
+        assert row("Antwerp") == ["Antwerp", "1", "3.30", "3.30", "3.30"]
+        assert row("Cake") == ["Cake", "1", "3.30"]
+        assert row("Kiwi") == ["Kiwi", "1", "0.10"]

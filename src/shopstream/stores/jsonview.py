@@ -3,9 +3,9 @@
 A reader (the API, ``report``, ``stress``) follows the file: each look reads only the
 entries appended since the last one. It keeps what the SQL stores keep in their roll-up
 tables, in memory: per store and day, the tickets and their totals, and per store, day and
-category, the product lines and their prices. Any filter (a store, a date range) is then
-summed from a few thousand rows, never by reading the file again, however many different
-filters are asked for.
+category, and per store, day and product name, the product lines and their prices. Any
+filter (a store, a date range) is then summed from a few thousand rows, never by reading
+the file again, however many different filters are asked for.
 
 An entry whose id was read before (a line a person copied) is not counted twice. A line
 that is not a stored ticket, with more lines after it, is a ``StoreError`` naming it: the
@@ -48,6 +48,8 @@ class DailySums:
     """store -> ISO day -> its tickets and the sum of their totals"""
     lines: dict[str, dict[tuple[str, str], Sum]] = field(default_factory=dict)
     """store -> (ISO day, category) -> its product lines and the sum of their prices"""
+    names: dict[str, dict[tuple[str, str], Sum]] = field(default_factory=dict)
+    """store -> (ISO day, product name) -> its product lines and the sum of their prices"""
 
     def add(self, entry: Entry) -> None:
         store, day = entry["store"], entry["date"]
@@ -55,10 +57,12 @@ class DailySums:
         if days is None:
             days = self.tickets[store] = defaultdict(Sum)
             self.lines[store] = defaultdict(Sum)
+            self.names[store] = defaultdict(Sum)
         days[day].add(1, entry["total_price"])
-        by_category = self.lines[store]
+        by_category, by_name = self.lines[store], self.names[store]
         for product in entry["products"]:
             by_category[day, product["category"]].add(1, product["price"])
+            by_name[day, product["name"]].add(1, product["price"])
 
     def tally(self, filters: Filters) -> Tally:
         tally = Tally()
@@ -71,6 +75,9 @@ class DailySums:
             for (day, category), products in self.lines.get(store, {}).items():
                 if filters.admits(store, day):
                     tally.products[store, category].add(products.count, products.amount)
+            for (day, name), products in self.names.get(store, {}).items():
+                if filters.admits(store, day):
+                    tally.names[name].add(products.count, products.amount)
         return tally
 
 

@@ -22,7 +22,7 @@ from shopstream.errors import ConfigurationError, StoreError, StoreUnavailable, 
 from shopstream.models import EnrichedTicket, purchase
 from shopstream.secret_url import mask, scrub
 from shopstream.stores.base import Added
-from shopstream.stores.rollup import read_tally, rollup
+from shopstream.stores.rollup import NAMES_FROM_PRODUCTS, read_names, read_tally, rollup
 from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
 
 _SCHEMA = """
@@ -56,8 +56,17 @@ CREATE TABLE IF NOT EXISTS daily_products (
     price_sum DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (store, category, date)
 );
+CREATE TABLE IF NOT EXISTS daily_names (
+    store     TEXT    NOT NULL,
+    date      DATE    NOT NULL,
+    name      TEXT    NOT NULL,
+    lines     BIGINT  NOT NULL,
+    price_sum DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (store, name, date)
+);
 CREATE INDEX IF NOT EXISTS daily_tickets_by_date ON daily_tickets (date);
 CREATE INDEX IF NOT EXISTS daily_products_by_date ON daily_products (date);
+CREATE INDEX IF NOT EXISTS daily_names_by_date ON daily_names (date);
 """
 # Several workers may start at once: one creates the tables, the others wait for it.
 _SCHEMA_LOCK = 0x73686F70  # "shop"
@@ -88,6 +97,14 @@ ORDER BY 1, 3, 2
 ON CONFLICT (store, category, date) DO UPDATE SET
     lines = daily_products.lines + excluded.lines,
     price_sum = daily_products.price_sum + excluded.price_sum
+"""
+_ADD_NAMES = """
+INSERT INTO daily_names (store, date, name, lines, price_sum)
+SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::bigint[], %s::float8[]) AS n
+ORDER BY 1, 3, 2
+ON CONFLICT (store, name, date) DO UPDATE SET
+    lines = daily_names.lines + excluded.lines,
+    price_sum = daily_names.price_sum + excluded.price_sum
 """
 _CONNECT_TIMEOUT_S = 5
 _STORED = STORED_PURCHASES.format(condition="= ANY(%s)")
@@ -145,6 +162,7 @@ class PostgresStore:
             with db.transaction():
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 db.execute(_SCHEMA)
+                db.execute(NAMES_FROM_PRODUCTS)
         except psycopg.Error as exc:
             db.close()
             raise _problem(exc, "could not create the tables") from exc
@@ -185,6 +203,7 @@ class PostgresStore:
                 if daily.days:
                     db.execute(_ADD_DAYS, _columns(daily.days))
                     db.execute(_ADD_LINES, _columns(daily.lines))
+                    db.execute(_ADD_NAMES, _columns(daily.names))
         except psycopg.Error as exc:
             raise _problem(exc, "did not store the batch") from exc
         return Added(len(fresh), conflicts)
@@ -230,9 +249,15 @@ class PostgresStore:
     def tally(self, filters: Filters) -> Tally:
         try:
             with self._reading() as db:
-                return read_tally(db, filters, mark="%s", iso_day="to_char(date, 'YYYY-MM-DD')")
+                tally = read_tally(db, filters, mark="%s", iso_day="to_char(date, 'YYYY-MM-DD')")
         except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
             return Tally()
+        try:
+            with self._reading() as db:
+                tally.names.update(read_names(db, filters, mark="%s"))
+        except psycopg.errors.UndefinedTable:  # written before daily_names: none yet
+            pass
+        return tally
 
     def tickets(self) -> Iterator[EnrichedTicket]:
         try:

@@ -1,9 +1,10 @@
 """Daily roll-ups the SQL stores keep beside the raw rows, for analytics in milliseconds.
 
-A batch's new tickets are summed per (store, day) and per (store, day, category) and
-added to two small tables in the same transaction as the rows themselves, so the
-figures stay exact and idempotent: a ticket is rolled up exactly when it is inserted.
-Analytics then reads a few rows per store and day instead of every product line.
+A batch's new tickets are summed per (store, day), per (store, day, category) and per
+(store, day, product name) and added to three small tables in the same transaction as
+the rows themselves, so the figures stay exact and idempotent: a ticket is rolled up
+exactly when it is inserted. Analytics then reads a few rows per store and day instead
+of every product line.
 """
 
 from __future__ import annotations
@@ -14,33 +15,50 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shopstream.analytics import Filters, Tally
+from shopstream.analytics import Filters, Sum, Tally
 from shopstream.models import EnrichedTicket
 
 DayRow = tuple[str, str, int, float]
 """store, ISO date, tickets, sum of their totals"""
 LineRow = tuple[str, str, str, int, float]
 """store, ISO date, category, product lines, sum of their prices"""
+NameRow = tuple[str, str, str, int, float]
+"""store, ISO date, product name, product lines, sum of their prices"""
 
 
 @dataclass(frozen=True)
 class Rollup:
     days: list[DayRow]
     lines: list[LineRow]
+    names: list[NameRow]
 
 
 def rollup(tickets: Iterable[EnrichedTicket]) -> Rollup:
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
     prices: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    by_name: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for ticket in tickets:
         day = ticket.date.isoformat()
         totals[ticket.store, day].append(ticket.total_price)
         for product in ticket.products:
             prices[ticket.store, day, product.category].append(product.price)
+            by_name[ticket.store, day, product.name].append(product.price)
     return Rollup(
         days=[(s, d, len(v), math.fsum(v)) for (s, d), v in totals.items()],
         lines=[(s, d, c, len(v), math.fsum(v)) for (s, d, c), v in prices.items()],
+        names=[(s, d, n, len(v), math.fsum(v)) for (s, d, n), v in by_name.items()],
     )
+
+
+NAMES_FROM_PRODUCTS = """
+INSERT INTO daily_names (store, date, name, lines, price_sum)
+SELECT t.store, t.date, p.name, count(*), sum(p.price)
+FROM products p JOIN tickets t ON t.id = p.ticket_id
+WHERE NOT EXISTS (SELECT 1 FROM daily_names)
+GROUP BY t.store, t.date, p.name
+"""
+"""Fills ``daily_names`` from the stored rows when it is empty: a store written before the
+table existed gets its top products. Run by a writer, in its schema transaction."""
 
 
 def where(filters: Filters, mark: str = "?") -> tuple[str, list[str]]:
@@ -90,3 +108,18 @@ def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date"
     for store, category, count, price_sum in lines:
         tally.products[store, category].add(int(count), float(price_sum))
     return tally
+
+
+def read_names(db: Any, filters: Filters, mark: str = "?") -> dict[str, Sum]:
+    """Product name -> its product lines and the sum of their prices, for ``filters``.
+
+    Apart from ``read_tally``: a store written before ``daily_names`` existed has no such
+    table until a writer opens it, and its other figures are still there to read.
+    """
+    condition, params = where(filters, mark)
+    rows = db.execute(
+        f"SELECT name, sum(lines), sum(price_sum) FROM daily_names {condition}"  # noqa: S608
+        " GROUP BY name",
+        params,
+    ).fetchall()
+    return {name: Sum(int(count), float(price_sum)) for name, count, price_sum in rows}
