@@ -5,10 +5,13 @@ A subclass provides ``store_url``: the URL of a fresh store of its kind.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -333,3 +336,90 @@ class ReportContract(StoreFixtures):
         assert row("Antwerp") == ["Antwerp", "1", "3.30", "3.30", "3.30"]
         assert row("Cake") == ["Cake", "1", "3.30"]
         assert row("Kiwi") == ["Kiwi", "1", "0.10"]
+
+
+# The fixture's product lines as exported, worked out from TICKETS by hand.
+EXPORTED = [
+    ["ticket_id", "store", "date", "total_price", "line",
+     "product_id", "name", "price", "category"],
+    ["t1", "Brussels", "2020-01-01", "0.3", "1", "0", "Banana", "0.1", "Fruit"],
+    ["t1", "Brussels", "2020-01-01", "0.3", "2", "1", "bread", "0.2", "Bakery"],
+    ["t2", "Brussels", "2020-01-02", "4.2", "1", "0", "WATER", "1.5", "Drink"],
+    ["t2", "Brussels", "2020-01-02", "4.2", "2", "1", "Chocolate", "2.7", "Other"],
+    ["t3", "Ghent", "2020-01-02", "2.0", "1", "0", "an apple", "0.7", "Fruit"],
+    ["t3", "Ghent", "2020-01-02", "2.0", "2", "1", "Kiwi", "0.1", "Fruit"],
+    ["t3", "Ghent", "2020-01-02", "2.0", "3", "2", "Beer", "1.2", "Drink"],
+    ["t4", "Antwerp", "2020-01-03", "3.3", "1", "0", "Cake", "3.3", "Bakery"],
+]  # fmt: skip
+
+
+def _csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+class ExportContract(StoreFixtures):
+    """The stored product lines from 'shopstream export' and GET /export.csv."""
+
+    def test_csv_has_every_product_line_in_the_documented_columns(
+        self, filled: str, command: Command
+    ) -> None:
+        result = command("export", DATABASE_URL=filled)
+        assert result.returncode == 0, result.stderr
+        assert _csv(result.stdout) == EXPORTED
+        assert result.stdout.startswith("ticket_id,store,")
+        assert result.stdout.endswith("Cake,3.3,Bakery\r\n")  # RFC 4180 line ends
+
+    def test_the_filters_are_the_figures_filters(self, filled: str, command: Command) -> None:
+        args = ("--store", "Brussels", "--from", "2020-01-02", "--to", "2020-01-02")
+        assert _csv(command("export", *args, DATABASE_URL=filled).stdout) == [
+            EXPORTED[0],
+            *EXPORTED[3:5],
+        ]
+        january_2 = command(
+            "export", "--from", "2020-01-02", "--to", "2020-01-02", DATABASE_URL=filled
+        )
+        assert _csv(january_2.stdout) == [EXPORTED[0], *EXPORTED[3:8]]
+        assert _csv(command("export", "--store", "Nowhere", DATABASE_URL=filled).stdout) == [
+            EXPORTED[0]
+        ]
+
+    def test_json_lines_to_a_file_hold_the_same_values_typed(
+        self, filled: str, command: Command, tmp_path: Path
+    ) -> None:
+        output = tmp_path / "lines.jsonl"
+        result = command(
+            "export", "--format", "jsonl", "--output", str(output), DATABASE_URL=filled
+        )
+        assert (result.returncode, result.stdout) == (0, "")
+        lines = [json.loads(line) for line in output.read_text().splitlines()]
+        assert lines[0] == {
+            "ticket_id": "t1",
+            "store": "Brussels",
+            "date": "2020-01-01",
+            "total_price": 0.3,
+            "line": 1,
+            "product_id": "0",
+            "name": "Banana",
+            "price": 0.1,
+            "category": "Fruit",
+        }
+        assert [[str(v) for v in line.values()] for line in lines] == EXPORTED[1:]
+        assert not list(tmp_path.glob("*.partial"))
+
+    def test_an_empty_store_exports_the_header(self, store_url: str, command: Command) -> None:
+        assert _csv(command("export", DATABASE_URL=store_url).stdout) == [EXPORTED[0]]
+
+    @pytest.mark.usefixtures("filled")
+    def test_the_api_serves_the_same_csv_as_a_download(
+        self, client: TestClient, command: Command, store_url: str
+    ) -> None:
+        response = client.get("/export.csv?store=Ghent&date_from=2020-01-02")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"].startswith("attachment;")
+        exported = command(
+            "export", "--store", "Ghent", "--from", "2020-01-02", DATABASE_URL=store_url
+        )
+        assert response.text == exported.stdout
+        assert _csv(response.text) == [EXPORTED[0], *EXPORTED[5:8]]
+        assert _csv(client.get("/export.csv").text) == EXPORTED
