@@ -13,8 +13,8 @@ from shopstream.terminal import shown
 
 
 def money(amount: float | Decimal) -> str:
-    """To the cent, halves rounded up as a till does (1.125 -> 1.13)."""
-    return str(cents(amount))
+    """To the cent, halves rounded up as a till does (1.125 -> 1.13); thousands grouped."""
+    return f"{cents(amount):,}"
 
 
 def _scope(filters: Filters) -> str:
