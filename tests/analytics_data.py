@@ -25,6 +25,22 @@ def _ticket(ticket_id: str, store: str, day: str, *lines: tuple[str, float]) -> 
     return {"id": ticket_id, "store": store, "date": day, "products": products}
 
 
+def _top(*products: tuple[str, int, str]) -> list[dict[str, Any]]:
+    return [{"name": n, "lines": lines, "revenue": Decimal(r)} for n, lines, r in products]
+
+
+def _stores(**stores: tuple[int, str, tuple[float, float, float, float]]) -> dict[str, Any]:
+    """Per store: its tickets, its revenue, its shares of Fruit, Bakery, Drink and Other."""
+    return {
+        "revenue_by_store": {name: Decimal(revenue) for name, (_, revenue, _) in stores.items()},
+        "tickets_by_store": {name: tickets for name, (tickets, _, _) in stores.items()},
+        "category_share_by_store": {
+            name: dict(zip(("Fruit", "Bakery", "Drink", "Other"), shares, strict=True))
+            for name, (_, _, shares) in stores.items()
+        },
+    }
+
+
 TICKETS: list[dict[str, Any]] = [
     _ticket("t1", "Brussels", "2020-01-01", ("Banana", 0.1), ("bread", 0.2)),
     _ticket("t2", "Brussels", "2020-01-02", ("WATER", 1.5), ("Chocolate", 2.7)),
@@ -32,11 +48,27 @@ TICKETS: list[dict[str, Any]] = [
     _ticket("t4", "Antwerp", "2020-01-03", ("Cake", 3.3)),
 ]
 
+# One line each: by revenue, then by name (Banana before Kiwi at 0.10).
+_TOP_ALL = _top(
+    ("Cake", 1, "3.30"), ("Chocolate", 1, "2.70"), ("WATER", 1, "1.50"), ("Beer", 1, "1.20"),
+    ("an apple", 1, "0.70"), ("bread", 1, "0.20"), ("Banana", 1, "0.10"), ("Kiwi", 1, "0.10"),
+)  # fmt: skip
+
+_TOP_BRUSSELS = _top(
+    ("Chocolate", 1, "2.70"), ("WATER", 1, "1.50"), ("bread", 1, "0.20"), ("Banana", 1, "0.10"),
+)  # fmt: skip
+
+_TOP_JAN_2 = _top(
+    ("Chocolate", 1, "2.70"), ("WATER", 1, "1.50"), ("Beer", 1, "1.20"), ("an apple", 1, "0.70"),
+    ("Kiwi", 1, "0.10"),
+)  # fmt: skip
+
 # 8 product lines worth 9.8 in all; ticket totals 0.3, 4.2, 2.0 and 3.3.
 EXPECTED: dict[str, Any] = {
     "tickets": 4,
     "products": 8,
     "stores": 3,
+    "top_products": _TOP_ALL,
     "category_share": {"Fruit": 3 / 8, "Bakery": 2 / 8, "Drink": 2 / 8, "Other": 1 / 8},
     "category_revenue_share": {
         "Fruit": 0.9 / 9.8,
@@ -49,34 +81,18 @@ EXPECTED: dict[str, Any] = {
     "average_ticket_total": 9.8 / 4,
     "average_ticket_total_by_store": {"Antwerp": 3.3, "Brussels": 4.5 / 2, "Ghent": 2.0},
     "revenue": Decimal("9.80"),
-    "revenue_by_store": {
-        "Antwerp": Decimal("3.30"),
-        "Brussels": Decimal("4.50"),
-        "Ghent": Decimal("2.00"),
-    },
-    "tickets_by_store": {"Antwerp": 1, "Brussels": 2, "Ghent": 1},
-    "category_share_by_store": {
-        "Antwerp": {"Fruit": 0.0, "Bakery": 1.0, "Drink": 0.0, "Other": 0.0},
-        "Brussels": {"Fruit": 0.25, "Bakery": 0.25, "Drink": 0.25, "Other": 0.25},
-        "Ghent": {"Fruit": 2 / 3, "Bakery": 0.0, "Drink": 1 / 3, "Other": 0.0},
-    },
-    # One line each: by revenue, then by name (Banana before Kiwi at 0.10).
-    "top_products": [
-        {"name": "Cake", "lines": 1, "revenue": Decimal("3.30")},
-        {"name": "Chocolate", "lines": 1, "revenue": Decimal("2.70")},
-        {"name": "WATER", "lines": 1, "revenue": Decimal("1.50")},
-        {"name": "Beer", "lines": 1, "revenue": Decimal("1.20")},
-        {"name": "an apple", "lines": 1, "revenue": Decimal("0.70")},
-        {"name": "bread", "lines": 1, "revenue": Decimal("0.20")},
-        {"name": "Banana", "lines": 1, "revenue": Decimal("0.10")},
-        {"name": "Kiwi", "lines": 1, "revenue": Decimal("0.10")},
-    ],
+    **_stores(
+        Antwerp=(1, "3.30", (0.0, 1.0, 0.0, 0.0)),
+        Brussels=(2, "4.50", (0.25, 0.25, 0.25, 0.25)),
+        Ghent=(1, "2.00", (2 / 3, 0.0, 1 / 3, 0.0)),
+    ),
 }
 
 EXPECTED_BRUSSELS: dict[str, Any] = {
     "tickets": 2,
     "products": 4,
     "stores": 1,
+    "top_products": _TOP_BRUSSELS,
     "category_share": {"Fruit": 0.25, "Bakery": 0.25, "Drink": 0.25, "Other": 0.25},
     "category_revenue_share": {
         "Fruit": 0.1 / 4.5,
@@ -89,17 +105,7 @@ EXPECTED_BRUSSELS: dict[str, Any] = {
     "average_ticket_total": 4.5 / 2,
     "average_ticket_total_by_store": {"Brussels": 4.5 / 2},
     "revenue": Decimal("4.50"),
-    "revenue_by_store": {"Brussels": Decimal("4.50")},
-    "tickets_by_store": {"Brussels": 2},
-    "category_share_by_store": {
-        "Brussels": {"Fruit": 0.25, "Bakery": 0.25, "Drink": 0.25, "Other": 0.25},
-    },
-    "top_products": [
-        {"name": "Chocolate", "lines": 1, "revenue": Decimal("2.70")},
-        {"name": "WATER", "lines": 1, "revenue": Decimal("1.50")},
-        {"name": "bread", "lines": 1, "revenue": Decimal("0.20")},
-        {"name": "Banana", "lines": 1, "revenue": Decimal("0.10")},
-    ],
+    **_stores(Brussels=(2, "4.50", (0.25, 0.25, 0.25, 0.25))),
 }
 
 # 2020-01-02 only: tickets t2 and t3, five lines worth 6.2.
@@ -107,6 +113,7 @@ EXPECTED_JAN_2: dict[str, Any] = {
     "tickets": 2,
     "products": 5,
     "stores": 2,
+    "top_products": _TOP_JAN_2,
     "category_share": {"Fruit": 2 / 5, "Bakery": 0.0, "Drink": 2 / 5, "Other": 1 / 5},
     "category_revenue_share": {
         "Fruit": 0.8 / 6.2,
@@ -119,25 +126,16 @@ EXPECTED_JAN_2: dict[str, Any] = {
     "average_ticket_total": 6.2 / 2,
     "average_ticket_total_by_store": {"Brussels": 4.2, "Ghent": 2.0},
     "revenue": Decimal("6.20"),
-    "revenue_by_store": {"Brussels": Decimal("4.20"), "Ghent": Decimal("2.00")},
-    "tickets_by_store": {"Brussels": 1, "Ghent": 1},
-    "category_share_by_store": {
-        "Brussels": {"Fruit": 0.0, "Bakery": 0.0, "Drink": 0.5, "Other": 0.5},
-        "Ghent": {"Fruit": 2 / 3, "Bakery": 0.0, "Drink": 1 / 3, "Other": 0.0},
-    },
-    "top_products": [
-        {"name": "Chocolate", "lines": 1, "revenue": Decimal("2.70")},
-        {"name": "WATER", "lines": 1, "revenue": Decimal("1.50")},
-        {"name": "Beer", "lines": 1, "revenue": Decimal("1.20")},
-        {"name": "an apple", "lines": 1, "revenue": Decimal("0.70")},
-        {"name": "Kiwi", "lines": 1, "revenue": Decimal("0.10")},
-    ],
+    **_stores(
+        Brussels=(1, "4.20", (0.0, 0.0, 0.5, 0.5)), Ghent=(1, "2.00", (2 / 3, 0.0, 1 / 3, 0.0))
+    ),
 }
 
 EXPECTED_EMPTY: dict[str, Any] = {
     "tickets": 0,
     "products": 0,
     "stores": 0,
+    "top_products": [],
     "category_share": {"Fruit": 0.0, "Bakery": 0.0, "Drink": 0.0, "Other": 0.0},
     "category_revenue_share": {"Fruit": 0.0, "Bakery": 0.0, "Drink": 0.0, "Other": 0.0},
     "average_product_price": 0.0,
@@ -148,7 +146,6 @@ EXPECTED_EMPTY: dict[str, Any] = {
     "revenue_by_store": {},
     "tickets_by_store": {},
     "category_share_by_store": {},
-    "top_products": [],
 }
 
 TICKETS_BY_DATE = {"2020-01-01": 1, "2020-01-02": 2, "2020-01-03": 1}
@@ -167,10 +164,6 @@ TOP_TICKETS: list[dict[str, Any]] = [
         *[("Tea", 2.0), ("Soap", 0.99)],
     ),
 ]
-
-
-def _top(*products: tuple[str, int, str]) -> list[dict[str, Any]]:
-    return [{"name": n, "lines": lines, "revenue": Decimal(r)} for n, lines, r in products]
 
 
 # Banana 3 lines; Bread and Water 2 (Water's 1.00 ranks above Cake's 5.00 on one line);

@@ -81,31 +81,41 @@ SELECT id, store, date, total_price FROM staged_tickets ORDER BY id
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
-# The batch's roll-ups as arrays, one statement each: one round trip however many days.
-_ADD_DAYS = """
-INSERT INTO daily_tickets (store, date, tickets, total_sum)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::bigint[], %s::float8[]) AS d
-ORDER BY 1, 2
-ON CONFLICT (store, date) DO UPDATE SET
-    tickets = daily_tickets.tickets + excluded.tickets,
-    total_sum = daily_tickets.total_sum + excluded.total_sum
-"""
-_ADD_LINES = """
-INSERT INTO daily_products (store, date, category, lines, price_sum)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::bigint[], %s::float8[]) AS l
-ORDER BY 1, 3, 2
-ON CONFLICT (store, category, date) DO UPDATE SET
-    lines = daily_products.lines + excluded.lines,
-    price_sum = daily_products.price_sum + excluded.price_sum
-"""
-_ADD_NAMES = """
-INSERT INTO daily_names (store, date, name, lines, price_sum)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::bigint[], %s::float8[]) AS n
-ORDER BY 1, 3, 2
-ON CONFLICT (store, name, date) DO UPDATE SET
-    lines = daily_names.lines + excluded.lines,
-    price_sum = daily_names.price_sum + excluded.price_sum
-"""
+
+
+def _adding(table: str, columns: dict[str, str], key: tuple[str, ...]) -> str:
+    """The statement adding a batch's roll-up rows to ``table`` (``columns``: name -> type).
+
+    The rows come as one array per column (``unnest``): one round trip however many days.
+    They are inserted in ``key`` order, the primary key's, so that racing writers lock
+    rows in one order and never deadlock. The columns not in ``key`` are sums.
+    """
+    names = list(columns)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+    order = ", ".join(str(names.index(column) + 1) for column in key)
+    sums = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in names if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({arrays}) AS batch"  # noqa: S608
+        f" ORDER BY {order} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sums}"
+    )
+
+
+_LINE_COLUMNS = {"lines": "bigint", "price_sum": "float8"}
+_ADD_DAYS = _adding(
+    "daily_tickets",
+    {"store": "text", "date": "date", "tickets": "bigint", "total_sum": "float8"},
+    ("store", "date"),
+)
+_ADD_LINES = _adding(
+    "daily_products",
+    {"store": "text", "date": "date", "category": "text", **_LINE_COLUMNS},
+    ("store", "category", "date"),
+)
+_ADD_NAMES = _adding(
+    "daily_names",
+    {"store": "text", "date": "date", "name": "text", **_LINE_COLUMNS},
+    ("store", "name", "date"),
+)
 _CONNECT_TIMEOUT_S = 5
 _STORED = STORED_PURCHASES.format(condition="= ANY(%s)")
 # SQLSTATE classes by what they mean for a batch; any other is about the database itself

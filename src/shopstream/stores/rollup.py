@@ -77,6 +77,18 @@ def where(filters: Filters, mark: str = "?") -> tuple[str, list[str]]:
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
+def _summed(db: Any, columns: str, table: str, group: str, filters: Filters, mark: str) -> Any:
+    """``SELECT columns FROM table WHERE <filters> GROUP BY group``: its rows.
+
+    Only placeholders and fixed column names are formatted in; values go as parameters.
+    """
+    condition, params = where(filters, mark)
+    return db.execute(
+        f"SELECT {columns} FROM {table} {condition} GROUP BY {group}",  # noqa: S608
+        params,
+    ).fetchall()
+
+
 def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date") -> Tally:
     """The tally the roll-up tables hold for ``filters``, summed in SQL.
 
@@ -84,27 +96,18 @@ def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date"
     ``iso_day`` is the SQL that reads the ``date`` column as ``YYYY-MM-DD``. Summed in
     SQL: a year of 25 stores is 9,000 daily rows but 25 + 366 sums.
     """
-    # Only placeholders and fixed column names are formatted in; values go as parameters.
-    condition, params = where(filters, mark)
-    stores = db.execute(
-        f"SELECT store, sum(tickets), sum(total_sum) FROM daily_tickets {condition}"  # noqa: S608
-        " GROUP BY store",
-        params,
-    ).fetchall()
-    days = db.execute(
-        f"SELECT {iso_day}, sum(tickets) FROM daily_tickets {condition} GROUP BY date",  # noqa: S608
-        params,
-    ).fetchall()
-    lines = db.execute(
-        "SELECT store, category, sum(lines), sum(price_sum) FROM daily_products"  # noqa: S608
-        f" {condition} GROUP BY store, category",
-        params,
-    ).fetchall()
+    tickets = "sum(tickets), sum(total_sum)"
+    stores = _summed(db, f"store, {tickets}", "daily_tickets", "store", filters, mark)
+    days = _summed(db, f"{iso_day}, sum(tickets)", "daily_tickets", "date", filters, mark)
+    lines = _summed(
+        db, "store, category, sum(lines), sum(price_sum)", "daily_products", "store, category",
+        filters, mark,
+    )  # fmt: skip
     tally = Tally()
-    for store, tickets, total_sum in stores:
-        tally.tickets[store].add(int(tickets), float(total_sum))
-    for day, tickets in days:
-        tally.days[day] += int(tickets)
+    for store, count, total_sum in stores:
+        tally.tickets[store].add(int(count), float(total_sum))
+    for day, count in days:
+        tally.days[day] += int(count)
     for store, category, count, price_sum in lines:
         tally.products[store, category].add(int(count), float(price_sum))
     return tally
@@ -116,10 +119,5 @@ def read_names(db: Any, filters: Filters, mark: str = "?") -> dict[str, Sum]:
     Apart from ``read_tally``: a store written before ``daily_names`` existed has no such
     table until a writer opens it, and its other figures are still there to read.
     """
-    condition, params = where(filters, mark)
-    rows = db.execute(
-        f"SELECT name, sum(lines), sum(price_sum) FROM daily_names {condition}"  # noqa: S608
-        " GROUP BY name",
-        params,
-    ).fetchall()
+    rows = _summed(db, "name, sum(lines), sum(price_sum)", "daily_names", "name", filters, mark)
     return {name: Sum(int(count), float(price_sum)) for name, count, price_sum in rows}
