@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
-from shopstream.localkafka.broker import LocalBroker, SaslListener, TlsListener
+from shopstream.localkafka.broker import LocalBroker
 from shopstream.localkafka.cluster import LocalCluster
+from shopstream.localkafka.properties import SaslListener, TlsListener
 
 __all__ = ["LocalBroker", "LocalCluster", "LocalKafka", "local_kafka"]
 
