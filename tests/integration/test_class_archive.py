@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.localkafka.jvm import install_jars
 from testbed.pipeline import LIBS
 from testbed.ports import free_port
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def _broker(tmp_path: Path) -> LocalBroker:
+    install_jars(LIBS)  # this test may be the session's first to need them
     libs = tmp_path / "libs"
     shutil.copytree(
         LIBS, libs, copy_function=os.link, ignore=shutil.ignore_patterns("kafka-*.jsa", ".*")
