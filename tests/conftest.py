@@ -1,10 +1,15 @@
 """What every test has: fixture plugins, and an environment holding none of shopstream's
-settings, so that nothing set in the shell (an API_KEYS, a DATABASE_URL) leaks into a test."""
+settings, so that nothing set in the shell or a ``.env`` file (an API_KEYS, a DATABASE_URL)
+leaks into a test."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from shopstream import config
 from shopstream.config import environment_names
 from tests.helpers import Command, CommandResult, run_command
 
@@ -15,6 +20,7 @@ pytest_plugins = ["tests.plugins.kafka", "tests.plugins.pipelines", "tests.plugi
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in environment_names():
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(config, "DOTENV", Path(os.devnull))
 
 
 @pytest.fixture

@@ -57,5 +57,6 @@ def run_workers(count: int) -> int:
     stopped = stop_on_signals()
     with Supervisor(os.environ) as children:
         for n in range(1, count + 1):
-            children.start(f"w{n}", "worker", restart=True)
+            # --processes 1: each is one worker, whatever WORKER_PROCESSES says.
+            children.start(f"w{n}", "worker", "--processes", "1", restart=True)
         return children.watch(stopped)

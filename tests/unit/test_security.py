@@ -165,7 +165,7 @@ def test_a_key_variable_set_to_no_key_stops_the_start(
     variable: str, value: str, command: Command
 ) -> None:
     result = command("report", **{"API_KEYS": "a-write-key-0123456789", variable: value})
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: invalid settings: {variable}: is set but holds no value")
@@ -185,7 +185,7 @@ def test_keys_that_would_leave_a_door_open_stop_the_start(
     env: dict[str, str], named: str, command: Command
 ) -> None:
     result = command("report", **env)
-    assert result.returncode == 1
+    assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert named in line
     assert "0123456789" not in result.stderr
