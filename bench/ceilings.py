@@ -16,8 +16,8 @@ from confluent_kafka import Producer
 
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
-from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.models import example_ticket
 
 
 def producer_performance(broker: LocalBroker, records: int) -> float:

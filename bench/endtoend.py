@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bench.stack import Stack
-from shopstream.load import example_ticket
+from shopstream.models import example_ticket
 
 
 @dataclass

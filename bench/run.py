@@ -36,8 +36,8 @@ from bench.stack import (
     new_stack,
     wrk,
 )
-from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.models import example_ticket
 from shopstream.supervise import wait_for
 from testbed.ports import free_port
 from testbed.postgres import PostgresServer

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import pytest
 
 from shopstream.config import SECTIONS, Settings, env_name
-from shopstream.load import example_ticket
+from shopstream.models import example_ticket
 
 EXAMPLE_TICKET: dict[str, Any] = example_ticket("123456789")
 

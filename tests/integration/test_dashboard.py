@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playw
 
 from shopstream.supervise import wait_for
 from testbed.pipeline import REPO, MakePipeline
-from tests.helpers import assert_example_figures, ticket
+from tests.helpers import EXAMPLE_TICKET, assert_example_figures, ticket
 
 pytestmark = pytest.mark.integration
 
@@ -198,6 +199,11 @@ def test_the_api_docs_render_offline_from_the_apps_own_assets(
     assert {"/data", "/data/batch", "/analytics", "/health"} <= {p.strip() for p in paths}
     page.locator(".opblock-summary-path", has_text="/data/batch").click()  # its schema shows
     page.wait_for_selector(".opblock.is-open .model-example")
+    # "Try it out" on POST /data starts from the seed's ticket.
+    page.locator("#operations-tickets-post_ticket_data_post .opblock-summary").click()
+    page.locator("#operations-tickets-post_ticket_data_post .try-out__btn").click()
+    body = page.locator("#operations-tickets-post_ticket_data_post textarea.body-param__text")
+    assert json.loads(body.input_value()) == EXAMPLE_TICKET
     assert problems == []
     assert _violations(page) == []
     assert elsewhere == []

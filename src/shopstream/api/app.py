@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, body, health, pages, tickets
+from shopstream.api import analytics, body, health, home, pages, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -88,6 +88,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     )
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(pages.router)
+    app.include_router(home.router)
     app.include_router(health.router)
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
