@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import annotated_types
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -195,6 +202,9 @@ class ApiSettings(BaseSettings):
         validation_alias="MAX_BATCH_BYTES",
         description="Largest POST /data/batch body.",
     )
+    access_log: bool = Field(
+        default=False, description="One line per request (never a header, no secret)."
+    )
 
     _lists = field_validator("keys", "read_keys", "cors_origins", "allowed_hosts", mode="before")(
         _comma_separated
@@ -291,11 +301,16 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: lines for people; json: one JSON object per line."
+    )
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _level_in_any_case(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _in_any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @property
     def uses_local_broker(self) -> bool:
@@ -319,7 +334,7 @@ def env_name(section: type[BaseSettings], field: str) -> str:
 
 def environment_names() -> set[str]:
     """Every environment variable the settings read."""
-    names = {env_name(Settings, "log_level")}
+    names = {env_name(Settings, "log_level"), env_name(Settings, "log_format")}
     for section in SECTIONS.values():
         names.update(env_name(section, field) for field in section.model_fields)
     return names

@@ -30,7 +30,7 @@ def run_pipeline(settings: Settings) -> int:
         # Replicated on every node unless asked otherwise: one may then die.
         env.setdefault("KAFKA_REPLICATION_FACTOR", str(broker.size))
     try:
-        with Supervisor(env) as children:
+        with Supervisor(env, json_lines=settings.log_format == "json") as children:
             children.start("api", "api")
             children.start("worker", "worker")
             log.info(
@@ -52,10 +52,10 @@ def run_pipeline(settings: Settings) -> int:
     return status
 
 
-def run_workers(count: int) -> int:
+def run_workers(settings: Settings, count: int) -> int:
     """``shopstream worker --processes N``: N workers in one group, a crashed one replaced."""
     stopped = stop_on_signals()
-    with Supervisor(os.environ) as children:
+    with Supervisor(os.environ, json_lines=settings.log_format == "json") as children:
         for n in range(1, count + 1):
             # --processes 1: each is one worker, whatever WORKER_PROCESSES says.
             children.start(f"w{n}", "worker", "--processes", "1", restart=True)

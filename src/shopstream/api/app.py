@@ -24,6 +24,7 @@ from shopstream.config import Settings, load_settings
 from shopstream.errors import (
     BackpressureError,
     ConfigurationError,
+    InvalidSettings,
     MessageRefused,
     PublishError,
     ShopstreamError,
@@ -32,6 +33,7 @@ from shopstream.errors import (
 from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
+from shopstream.logs import configure_logging
 from shopstream.models import Ticket
 from shopstream.stores import open_store
 
@@ -156,5 +158,14 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory: settings from the environment, read when the server starts."""
-    return create_app(load_settings())
+    """The uvicorn factory: settings from the environment, read when the server starts.
+
+    With ``--workers N`` it runs in each process uvicorn spawns, whose logging nobody set up.
+    """
+    try:
+        settings = load_settings()
+    except InvalidSettings as exc:  # checked by `shopstream api` first; one line here too
+        log.error("%s", exc)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -12,6 +12,7 @@ from rich.text import Text
 import shopstream
 from shopstream.config import Settings, load_settings
 from shopstream.errors import InvalidSettings, ShopstreamError
+from shopstream.logs import configure_logging, writes_json
 from shopstream.terminal import console as plain_console
 from shopstream.terminal import shown
 
@@ -47,11 +48,7 @@ def _options(
 def command_settings() -> Settings:
     """The settings, with logging set up as they say: every command starts here."""
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -65,5 +62,8 @@ def main() -> None:
         app()
     except ShopstreamError as exc:
         one_line = " ".join(str(exc).split())  # a driver's message may span lines
-        errors.print(Text.assemble(("error:", "red"), " ", shown(one_line)))
+        if writes_json():
+            logging.getLogger("shopstream").error("%s", one_line)
+        else:
+            errors.print(Text.assemble(("error:", "red"), " ", shown(one_line)))
         sys.exit(2 if isinstance(exc, InvalidSettings) else 1)

@@ -42,8 +42,8 @@ def api(
         host=host or settings.api.host,
         port=port or settings.api.port,
         workers=workers or settings.api.workers,
-        log_config=None,
-        access_log=False,
+        log_config=None,  # the root logger's handler, set up by command_settings, serves
+        access_log=settings.api.access_log,
         limit_concurrency=settings.api.max_connections,
     )
 
@@ -70,7 +70,7 @@ def worker(
                 "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
             )
             raise typer.Exit(2)
-        raise typer.Exit(run_workers(count))
+        raise typer.Exit(run_workers(settings, count))
     the_worker = Worker(
         settings,
         open_store(settings.store.database_url.get_secret_value()),
