@@ -261,6 +261,11 @@ class WorkerSettings(BaseSettings):
     processes: int = Field(
         default=1, ge=1, le=64, description="Worker processes `shopstream worker` runs."
     )
+    progress_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a worker logs its progress while it stores, and measures its lag.",
+    )
 
 
 class StoreSettings(BaseSettings):

@@ -36,6 +36,7 @@ from shopstream.errors import (
 from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.deadletters import ID_CONFLICT, Rejected
 from shopstream.models import EnrichedTicket, Ticket, purchase
+from shopstream.progress import MeasureLag, Progress
 from shopstream.stores import Store
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class Worker:
         catalog: Catalog,
         consumer: Consumer,
         dead_letters: DeadLetterSink,
+        measure_lag: MeasureLag | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -135,6 +137,7 @@ class Worker:
         self._dead_letters = dead_letters
         self._stopping = threading.Event()
         self._backoff = _FIRST_BACKOFF_S
+        self._progress = Progress(settings.worker.progress_s, measure_lag)
         self.stored = 0
         self.dead_lettered = 0
 
@@ -157,6 +160,7 @@ class Worker:
                 batch = self._consumer.next_batch(self._settings.worker.batch_size, _POLL_WAIT_S)
                 if batch:
                     self.handle(batch)
+                self._progress.tick(self.stored, self.dead_lettered)
         finally:
             self._consumer.close()
             self._dead_letters.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from shopstream.supervise import wait_for
 from testbed.pipeline import MakePipeline
 from tests.helpers import shopstream, ticket
 
@@ -56,13 +57,16 @@ def _records(text: str) -> list[dict[str, object]]:
 
 
 def test_json_logs_are_one_object_per_line_from_every_process(make_pipeline: MakePipeline) -> None:
-    pipeline = make_pipeline(LOG_FORMAT="json", API_ACCESS_LOG="true", API_WORKERS="2")
+    pipeline = make_pipeline(
+        LOG_FORMAT="json", API_ACCESS_LOG="true", API_WORKERS="2", WORKER_PROGRESS_S="0.5"
+    )
     pipeline.start_api()
     pipeline.start_worker()
     ids = [f"json-{i}" for i in range(20)]
     answer = httpx2.post(f"{pipeline.url}/data/batch", json=[ticket(i) for i in ids], timeout=10)
     assert answer.status_code == 202
     pipeline.wait_stored(ids)
+    wait_for(lambda: '"stored":20' in pipeline.logs(), 30, "a progress record")
     pipeline.stop()
     logs = {path.name: path.read_text() for path in pipeline.workdir.glob("*.log")}
     api = _records(logs["api-0.log"])
@@ -75,6 +79,9 @@ def test_json_logs_are_one_object_per_line_from_every_process(make_pipeline: Mak
     ]
     # Both API processes, started by uvicorn (spawned, not forked), log JSON.
     assert sum("Application startup complete" in str(r["message"]) for r in api) == 2
+    progress = [r for r in worker if str(r["message"]).startswith("progress:")]
+    assert progress[-1]["stored"] == 20
+    assert {"rate", "lag", "dead_letters"} <= set(progress[-1])
     assert any(str(r["message"]).startswith("worker stopped: 20 stored") for r in worker)
 
 

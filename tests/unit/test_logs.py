@@ -1,4 +1,4 @@
-"""Logs: JSON lines when asked, an access log without secrets."""
+"""Logs: JSON lines when asked, an access log without secrets, the worker's progress line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from shopstream.logs import describe_access, formatter, masked_query
+from shopstream.progress import Progress
 
 
 def _record(message: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -64,3 +65,60 @@ def test_an_access_record_is_masked_and_described() -> None:
     assert record.getMessage() == '127.0.0.1:5000 - "GET /x?key=*** HTTP/1.1" 200'
     fields = record.__dict__
     assert (fields["method"], fields["path"], fields["status"]) == ("GET", "/x?key=***", 200)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_progress_line_says_stored_rate_lag_and_dead_letters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    clock = _Clock()
+    lags = iter([{0: 0, 1: 0}, {0: 3, 1: 0}, {0: 3, 1: 0}, {0: 0, 1: 0}, {0: 0, 1: 0}])
+    measured: list[dict[int, int]] = []
+    progress = Progress(5.0, lambda: next(lags), measured.append, clock)
+    progress.tick(0, 0)  # measures at once; says nothing: nothing moved, nothing to read
+    clock.now += 1
+    progress.tick(50, 0)  # within the interval: nothing
+    clock.now += 4
+    progress.tick(100, 2)
+    clock.now += 5
+    progress.tick(100, 2)  # nothing moved, the lag is what was said: silent
+    clock.now += 5
+    progress.tick(100, 2)  # the worker committed: the lag is back to 0
+    clock.now += 5
+    progress.tick(100, 2)  # idle: silent
+    assert [r.getMessage() for r in caplog.records] == [
+        "progress: 100 stored (+100, 20/s), lag 3, 2 dead letters",
+        "progress: 100 stored (+0, 0/s), lag 0, 2 dead letters",
+    ]
+    assert len(measured) == 5
+    first = caplog.records[0].__dict__
+    assert (first["stored"], first["rate"], first["lag"], first["dead_letters"]) == (100, 20, 3, 2)
+
+
+def test_a_backlog_at_the_start_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    Progress(5.0, lambda: {0: 700, 1: 300}, clock=_Clock()).tick(0, 0)
+    assert (
+        caplog.records[0].getMessage() == "progress: 0 stored (+0, 0/s), lag 1000, 0 dead letters"
+    )
+
+
+def test_a_lag_kafka_does_not_give_is_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    clock = _Clock()
+    progress = Progress(5.0, lambda: None, clock=clock)
+    progress.tick(0, 0)
+    clock.now += 5
+    progress.tick(10, 0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "progress: 0 stored (+0, 0/s), lag unknown, 0 dead letters",
+        "progress: 10 stored (+10, 2/s), lag unknown, 0 dead letters",
+    ]

@@ -12,6 +12,7 @@ from shopstream.cli.app import app, command_settings, errors
 from shopstream.kafka.config import check_security
 from shopstream.kafka.consumer import BatchConsumer
 from shopstream.kafka.deadletters import DeadLetters
+from shopstream.kafka.lag import GroupLag
 from shopstream.stores import open_store
 from shopstream.up import run_pipeline, run_workers
 from shopstream.worker import Worker
@@ -71,13 +72,18 @@ def worker(
             )
             raise typer.Exit(2)
         raise typer.Exit(run_workers(settings, count))
+    lag = GroupLag(settings)
     the_worker = Worker(
         settings,
         open_store(settings.store.database_url.get_secret_value()),
         Catalog.load(settings.store.categories_file),
         BatchConsumer(settings),
         DeadLetters(settings),
+        lag,
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: the_worker.stop())
-    the_worker.run()
+    try:
+        the_worker.run()
+    finally:
+        lag.close()
