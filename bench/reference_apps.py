@@ -62,6 +62,9 @@ class _AtOnce:
     async def ready(self) -> bool:
         return True
 
+    def queued(self) -> int:
+        return 0
+
 
 def unpublished_app() -> FastAPI:
     """shopstream's API as configured by the environment, publishing to nothing (a factory)."""

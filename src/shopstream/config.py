@@ -211,6 +211,7 @@ class ApiSettings(BaseSettings):
     access_log: bool = Field(
         default=False, description="One line per request (never a header, no secret)."
     )
+    metrics: bool = Field(default=True, description="GET /metrics, and counting for it.")
 
     _lists = field_validator("keys", "read_keys", "cors_origins", "allowed_hosts", mode="before")(
         _comma_separated
@@ -271,6 +272,12 @@ class WorkerSettings(BaseSettings):
         default=5.0,
         gt=0,
         description="How often a worker logs its progress while it stores, and measures its lag.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Where the worker's /metrics listens."
+    )
+    metrics_port: int = Field(
+        default=8001, ge=0, le=65535, description="The worker's /metrics port; 0 turns it off."
     )
 
 

@@ -98,8 +98,11 @@ class Supervisor:
         cwd: Path | None = None,
         stop_timeout: float = 20.0,
         json_lines: bool = False,
+        on_exit: Callable[[int], None] = lambda _: None,
     ) -> None:
         self.env = dict(env)
+        self.on_exit = on_exit
+        """called with the pid of a child that exited and is started again"""
         self.cwd = cwd
         self.stop_timeout = stop_timeout
         self.json_lines = json_lines
@@ -160,6 +163,7 @@ class Supervisor:
                     continue
                 if child.restart and time.monotonic() - child.started >= FAILING_WITHIN_S:
                     log.warning("%s exited (%s): starting another", name, code)
+                    self.on_exit(child.process.pid)
                     self.start(
                         name, *child.args, module=child.module, output=child.output, restart=True
                     )

@@ -17,6 +17,8 @@ import httpx2
 from shopstream.config import Settings
 from shopstream.kafka.admin import group_assigned
 from shopstream.localkafka import LocalCluster, local_kafka, warm
+from shopstream.metrics import exposed, forget_process, shared_by_processes
+from shopstream.metrics_http import MetricsServer
 from shopstream.supervise import Supervisor, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -93,10 +95,21 @@ def _report_ready(
 
 
 def run_workers(settings: Settings, count: int) -> int:
-    """``shopstream worker --processes N``: N workers in one group, a crashed one replaced."""
+    """``shopstream worker --processes N``: N workers in one group, a crashed one replaced.
+
+    This process serves their ``/metrics``, summed; they serve none of their own.
+    """
     stopped = stop_on_signals()
-    with Supervisor(os.environ, json_lines=settings.log_format == "json") as children:
-        for n in range(1, count + 1):
-            # --processes 1: each is one worker, whatever WORKER_PROCESSES says.
-            children.start(f"w{n}", "worker", "--processes", "1", restart=True)
-        return children.watch(stopped)
+    with shared_by_processes():
+        server = MetricsServer(settings, exposed(None))
+        env = {**os.environ, "WORKER_METRICS_PORT": "0"}
+        try:
+            with Supervisor(
+                env, json_lines=settings.log_format == "json", on_exit=forget_process
+            ) as children:
+                for n in range(1, count + 1):
+                    # --processes 1: each is one worker, whatever WORKER_PROCESSES says.
+                    children.start(f"w{n}", "worker", "--processes", "1", restart=True)
+                return children.watch(stopped)
+        finally:
+            server.close()

@@ -31,6 +31,7 @@ def _up_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "KAFKA_LOCAL_PORT": str(free_port()),
         "KAFKA_LOCAL_CONTROLLER_PORT": str(free_port()),
         "API_PORT": str(free_port()),
+        "WORKER_METRICS_PORT": str(free_port()),
         **extra,
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)

@@ -11,9 +11,10 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.api.security import Role, role
+from shopstream.api.security import role
 from shopstream.config import ApiSettings, Settings
 from shopstream.kafka.config import producer_config
+from shopstream.keys import Role
 from tests.helpers import Command, settings_from, ticket
 from tests.unit.fakes import FakePublisher
 

@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, body, health, home, pages, tickets
+from shopstream.api import analytics, body, health, home, metrics, pages, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -34,6 +34,7 @@ from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
 from shopstream.logs import configure_logging
+from shopstream.metrics import ApiMetrics, own_registry
 from shopstream.models import Ticket
 from shopstream.stores import open_store
 
@@ -47,7 +48,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if publisher is not None:
             app.state.publisher = publisher
-            yield
+            async with metrics.sampling(app.state.metrics, publisher):
+                yield
             return
         kafka = KafkaPublisher(settings)
         kafka.start()
@@ -62,7 +64,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             log.error("%s; POST /data answers 503 until a broker answers", exc)
         keep_out_of_collections()
         try:
-            yield
+            async with metrics.sampling(app.state.metrics, kafka):
+                yield
         finally:
             await asyncio.to_thread(kafka.close)
 
@@ -79,6 +82,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.state.settings = settings
     app.state.store = open_store(settings.store.database_url.get_secret_value())
     app.state.catalog = Catalog.load(settings.store.categories_file)
+    app.state.metrics = ApiMetrics(own_registry()) if settings.api.metrics else None
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
     writes = [Depends(write_access)] if settings.api.keys else []
     reads = [Depends(read_access)] if settings.api.reads_protected else []
@@ -92,6 +96,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.include_router(pages.router)
     app.include_router(home.router)
     app.include_router(health.router)
+    if app.state.metrics is not None:
+        app.include_router(metrics.router, dependencies=reads, responses=_refusal(reads))
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
     app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
@@ -112,6 +118,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             allowed_hosts=list(settings.api.allowed_hosts),
             www_redirect=False,
         )
+    if app.state.metrics is not None:
+        app.add_middleware(metrics.CountAnswers, api=app.state.metrics)
     app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer
     document_models(app, Ticket)
     return app

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shopstream.api.body import read_body
 from shopstream.api.deps import ingest_state
+from shopstream.api.metrics import count_accepted
 from shopstream.api.schema import json_body, ref
 from shopstream.models import Ticket, as_message, example_ticket
 
@@ -84,6 +85,7 @@ async def post_ticket(request: Request) -> dict[str, str]:
     except ValidationError as exc:
         raise _unprocessable(field_errors(exc)) from None
     await publisher.publish(_messages([ticket], settings.kafka.max_ticket_bytes, batch=False))
+    count_accepted(request, 1)
     return {"status": "ok", "id": ticket.id}
 
 
@@ -111,4 +113,5 @@ async def post_batch(request: Request) -> dict[str, Any]:
             f"a batch holds 1 to {settings.api.batch_max_tickets} tickets, not {len(tickets)}"
         )
     await publisher.publish(_messages(tickets, settings.kafka.max_ticket_bytes, batch=True))
+    count_accepted(request, len(tickets))
     return {"status": "ok", "count": len(tickets)}
