@@ -15,6 +15,7 @@ on a fresh broker (confluent-kafka-javascript#374 shows the same trace).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,15 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 
 from shopstream.config import Settings
 from shopstream.kafka.config import client_config
+
+_RETRY_S = 0.2
+_COORDINATOR_MOVING = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -68,13 +78,28 @@ def partition_offsets(
         return []
     asked = [TopicPartition(topic, p) for p in sorted(partitions)]
     found = []
-    for position in reader.committed(asked, timeout=timeout):
+    for position in _committed(reader, asked, timeout):
         start, end = reader.get_watermark_offsets(
             TopicPartition(topic, position.partition), timeout=timeout, cached=False
         )
         committed = None if position.offset == OFFSET_INVALID else position.offset
         found.append(PartitionOffsets(position.partition, start, end, committed))
     return found
+
+
+def _committed(reader: Consumer, asked: list[TopicPartition], timeout: float) -> Any:
+    """The group's committed offsets, asked again while its coordinator is not there yet
+    (a group never seen before, on a broker that just started, is still being loaded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return reader.committed(asked, timeout=max(deadline - time.monotonic(), 0.1))
+        except KafkaException as exc:
+            error = exc.args[0]
+            transient = error.retriable() or error.code() in _COORDINATOR_MOVING
+            if not transient or time.monotonic() >= deadline:
+                raise
+            time.sleep(_RETRY_S)  # the broker's coordinator, not a test: nothing to poll
 
 
 def topic_partitions(reader: Consumer, topic: str, timeout: float) -> list[int] | None:
