@@ -269,9 +269,7 @@ class WorkerSettings(BaseSettings):
         default=1, ge=1, le=64, description="Worker processes `shopstream worker` runs."
     )
     progress_s: float = Field(
-        default=5.0,
-        gt=0,
-        description="How often a worker logs its progress while it stores, and measures its lag.",
+        default=5.0, gt=0, description="How often a worker logs its progress and measures its lag."
     )
     metrics_host: str = Field(
         default="127.0.0.1", description="Where the worker's /metrics listens."

@@ -105,38 +105,39 @@ class ApiMetrics:
         )
 
 
+_WORKER_HELP = {
+    "stored": "Tickets the store took that it did not have (a copy of a stored one does not).",
+    "dead_letters": "Messages sent to the dead-letter topic, by the kind of their reason.",
+    "write": "One write of a batch to the store, durable when it returns.",
+    "batch": "Messages in each batch the worker handled.",
+    "lag": "Per partition: the end offset minus the group's committed offset "
+    "(measured every WORKER_PROGRESS_S).",
+}
+
+
 class WorkerMetrics:
     """The worker's: tickets stored, dead letters, store writes, batches, the group's lag."""
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
         self.registry = registry
-        self.stored = Counter(
-            "shopstream_tickets_stored",
-            "Tickets the store took that it did not have (a copy of a stored one does not count).",
-            registry=registry,
-        )
+        said = _WORKER_HELP
+        self.stored = Counter("shopstream_tickets_stored", said["stored"], registry=registry)
         self.dead_letters = Counter(
-            "shopstream_dead_letters",
-            "Messages sent to the dead-letter topic, by reason (the reason's kind).",
-            ["reason"],
-            registry=registry,
+            "shopstream_dead_letters", said["dead_letters"], ["reason"], registry=registry
         )
         self.store_write_seconds = Histogram(
-            "shopstream_store_write_seconds",
-            "One write of a batch to the store, durable when it returns.",
-            buckets=_SECONDS,
-            registry=registry,
+            "shopstream_store_write_seconds", said["write"], buckets=_SECONDS, registry=registry
         )
         self.batch_size = Histogram(
             "shopstream_worker_batch_messages",
-            "Messages in each batch the worker handled.",
+            said["batch"],
             buckets=_BATCH_SIZES,
             registry=registry,
         )
+        # A gauge each process sets for the whole group: the latest measure is the one.
         self.lag = Gauge(
             "shopstream_consumer_lag",
-            "Per partition: the end offset minus the group's committed offset "
-            "(measured every WORKER_PROGRESS_S).",
+            said["lag"],
             ["partition"],
             multiprocess_mode="livemostrecent",
             registry=registry,

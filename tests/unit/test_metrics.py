@@ -111,17 +111,16 @@ def test_each_app_counts_for_itself(publisher: FakePublisher) -> None:
         assert value(found, "shopstream_tickets_accepted_total") == 0
 
 
-@pytest.mark.parametrize(
-    ("reason", "kind"),
-    [
-        ("not a valid ticket: id: Field required", "not a valid ticket"),
-        ("empty message", "empty message"),
-        ("id conflict: a ticket with id 7 and other content came first", "id conflict"),
-        ("the store refused it: value too long", "the store refused it"),
-    ],
-)
-def test_a_dead_letter_is_labelled_by_its_kind_of_reason(reason: str, kind: str) -> None:
-    assert reason_kind(reason) == kind
+def test_a_dead_letter_is_labelled_by_its_kind_of_reason() -> None:
+    reasons = [
+        "not a valid ticket: id: Field required",
+        "empty message",
+        "id conflict: a ticket with id 7 and other content came first",
+        "the store refused it: value too long",
+    ]
+    assert [reason_kind(r) for r in reasons] == [
+        "not a valid ticket", "empty message", "id conflict", "the store refused it",
+    ]  # fmt: skip
 
 
 def test_the_worker_counts_what_it_stored_and_dead_lettered() -> None:

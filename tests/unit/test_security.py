@@ -14,7 +14,7 @@ from shopstream.api import create_app
 from shopstream.api.security import role
 from shopstream.config import ApiSettings, Settings
 from shopstream.kafka.config import producer_config
-from shopstream.keys import Role
+from shopstream.keys import Role, bearer_key
 from tests.helpers import Command, settings_from, ticket
 from tests.unit.fakes import FakePublisher
 
@@ -262,3 +262,13 @@ def test_only_allowed_host_names_are_answered() -> None:
             assert client.get("/analytics", headers={"Host": host}).status_code == 200
     with _client() as client:  # unset: any
         assert client.get("/analytics", headers={"Host": "evil.example"}).status_code == 200
+
+
+def test_the_worker_reads_a_key_as_the_api_does() -> None:
+    read = {
+        header: bearer_key(header)
+        for header in ("Bearer k1", "bearer  k1 ", "Basic k1", "Bearer", "Bearer ", None)
+    }
+    assert read == {"Bearer k1": "k1", "bearer  k1 ": "k1"} | dict.fromkeys(
+        ("Basic k1", "Bearer", "Bearer ", None)
+    )
