@@ -20,6 +20,8 @@ pytest_plugins = ["tests.plugins.kafka", "tests.plugins.pipelines", "tests.plugi
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in environment_names():
         monkeypatch.delenv(name, raising=False)
+    # Suites run side by side: a worker serves /metrics only on a port its test gives it.
+    monkeypatch.setenv("WORKER_METRICS_PORT", "0")
     monkeypatch.setattr(config, "DOTENV", Path(os.devnull))
 
 
