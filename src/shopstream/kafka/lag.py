@@ -15,6 +15,7 @@ on a fresh broker (confluent-kafka-javascript#374 shows the same trace).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,28 +112,46 @@ def topic_partitions(reader: Consumer, topic: str, timeout: float) -> list[int] 
 
 
 class GroupLag:
-    """The worker group's lag on the ticket topic, by partition, each time it is called."""
+    """The worker group's lag on the ticket topic, by partition, as last measured.
+
+    Measured every ``WORKER_PROGRESS_S`` in a thread of its own: asking Kafka takes a
+    few round trips, seconds while the group rebalances, and the worker's loop does not
+    wait for them. Calling it returns the latest measure at once.
+    """
 
     def __init__(self, settings: Settings, timeout: float = 2.0) -> None:
         self._settings = settings
         self._timeout = timeout
-        self._reader: Consumer | None = None
+        self._latest: dict[int, int] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._measure_often, name="lag", daemon=True)
+        self._thread.start()
 
     def __call__(self) -> dict[int, int] | None:
-        """The lag by partition; None when Kafka does not answer in time."""
-        topic = self._settings.kafka.topic
-        if self._reader is None:
-            self._reader = group_reader(self._settings, "lag")
+        """The lag by partition; None until measured, or when Kafka did not answer in time."""
+        return self._latest
+
+    def _measure_often(self) -> None:
+        reader = group_reader(self._settings, "lag")
         try:
-            partitions = topic_partitions(self._reader, topic, self._timeout)
+            while True:
+                self._latest = self._measure(reader)
+                if self._stopping.wait(self._settings.worker.progress_s):
+                    return
+        finally:
+            reader.close()
+
+    def _measure(self, reader: Consumer) -> dict[int, int] | None:
+        topic = self._settings.kafka.topic
+        try:
+            partitions = topic_partitions(reader, topic, self._timeout)
             if partitions is None:
                 return None
-            offsets = partition_offsets(self._reader, topic, partitions, self._timeout)
+            offsets = partition_offsets(reader, topic, partitions, self._timeout)
         except KafkaException:
             return None
         return {o.partition: o.lag for o in offsets}
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        self._stopping.set()
+        self._thread.join()
