@@ -20,8 +20,8 @@ from bench.drains import DRAIN_TICKETS
 from bench.figures import Figure
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
-from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.models import example_ticket
 
 
 def producer_performance(broker: LocalBroker, records: int) -> float:

@@ -29,11 +29,14 @@ class Bench:
         self.profiles: list[str] = []
         self.day = datetime.date.today().isoformat()
 
-    def stack(self, database: str = "database.json", topic: str = "", group: str = "") -> Stack:
-        """A fresh API and worker on the bench's broker; ``database`` may format a workdir."""
+    def stack(
+        self, database: str = "database.json", topic: str = "", group: str = "", **settings: str
+    ) -> Stack:
+        """A fresh API and worker on the bench's broker; ``database`` may format a workdir;
+        ``settings``: environment variables of their own (``API_METRICS="false"``)."""
         workdir = Path(tempfile.mkdtemp(dir=self.scratch))
         url = str(workdir / database) if database.endswith(".json") else database.format(workdir)
-        made = new_stack(self.broker, workdir, url, topic=topic, group=group)
+        made = new_stack(self.broker, workdir, url, topic=topic, group=group, **settings)
         self.stacks.append(made)  # stopped by main() even when a run fails
         return made
 

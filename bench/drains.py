@@ -12,7 +12,7 @@ from bench import million
 from bench.context import RUNS, Bench
 from bench.figures import Figure
 from bench.stack import Stack, check_stored
-from shopstream.load import example_ticket
+from shopstream.models import example_ticket
 from shopstream.supervise import wait_for
 
 DRAIN_TICKETS = 200_000

@@ -19,7 +19,7 @@ import aiohttp
 from bench.context import RUNS, Bench
 from bench.figures import Figure
 from bench.stack import Stack
-from shopstream.load import example_ticket
+from shopstream.models import example_ticket
 
 RATE = 1000
 SECONDS = 10

@@ -24,7 +24,7 @@ from bench.ceilings import kafka_round_trip_ms
 from bench.context import RUNS, Bench
 from bench.figures import Figure
 from bench.stack import REPO
-from shopstream.load import example_ticket
+from shopstream.models import example_ticket
 from shopstream.stores import Store, open_store
 from shopstream.supervise import Supervisor, wait_for
 from testbed.ports import free_port

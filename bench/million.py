@@ -22,8 +22,8 @@ from confluent_kafka import Producer
 from bench.stack import Stack, check_stored, peak_rss_mb
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
-from shopstream.load import example_ticket
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.models import example_ticket
 
 TICKETS = 1_000_000
 STORES = 25

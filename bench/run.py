@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import ceilings, drains, endtoend, firstrun, ingest
+from bench import ceilings, drains, endtoend, firstrun, ingest, metricscost
 from bench.context import Bench
 from bench.figures import Figure, Ratio, source_commit, write_results
 from bench.stack import PEAK_RSS_MB, REPO
@@ -46,6 +46,7 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "drains": drains.drains,
     "kafka_and_sqlite": ceilings.kafka_and_sqlite,
     "request_budget": firstrun.request_budget,
+    "metrics_cost": metricscost.metrics_cost,
     "end_to_end": endtoend.end_to_end,
     "a_million": drains.a_million,
     "memory": memory,
@@ -56,6 +57,10 @@ RATIOS = [
     Ratio("batch_1000", "batch_1000_cpu_ceiling"),
     Ratio("batch_1000", "kafka_producer_performance"),
     Ratio("drain_sqlite", "sqlite_insert"),
+    # prometheus-client's counters take a lock each: a few µs of a request's budget.
+    Ratio("metrics_on_c64", "metrics_off_c64", at_least=0.95),
+    Ratio("metrics_on_c64_api_cpu", "metrics_off_c64_api_cpu", at_most=1.05),
+    Ratio("metrics_on_in_process", "metrics_off_in_process", at_most=1.10),
     Ratio("stress_cold", "stress_warm", at_most=1.3, every_run=True, percent=False),
     Ratio("stress_warm", "stress_floor", at_most=1.5, percent=False),
 ]

@@ -76,10 +76,15 @@ class Stack(Pipeline):
 
 
 def new_stack(
-    broker: LocalBroker, workdir: Path, database_url: str, topic: str = "", group: str = ""
+    broker: LocalBroker,
+    workdir: Path,
+    database_url: str,
+    topic: str = "",
+    group: str = "",
+    **settings: str,
 ) -> Stack:
     """A stack on ``broker`` in ``workdir``: its own topic and group unless given."""
-    env = pipeline_env(broker.bootstrap_servers, database_url, LOG_LEVEL="WARNING")
+    env = pipeline_env(broker.bootstrap_servers, database_url, LOG_LEVEL="WARNING", **settings)
     del env["WORKER_SESSION_TIMEOUT_MS"]  # the product's default, as `shopstream up` runs
     if topic:
         env["KAFKA_TOPIC"] = topic

@@ -38,6 +38,8 @@ def pipeline_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, s
         "LOG_LEVEL": "INFO",
         # The broker's minimum: a killed worker's partitions move on quickly.
         "WORKER_SESSION_TIMEOUT_MS": "6000",
+        # Many workers run at once: none serves /metrics unless its test gives it a port.
+        "WORKER_METRICS_PORT": "0",
         **extra,
     }
 

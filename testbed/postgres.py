@@ -70,11 +70,7 @@ class PostgresServer:
         wait_for(self._answers, 30, "PostgreSQL")
 
     def _answers(self) -> bool:
-        try:
-            psycopg.connect(self.url("postgres"), connect_timeout=2).close()
-        except psycopg.OperationalError:
-            return False
-        return True
+        return self._lets_in(self.url("postgres"))
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -85,6 +81,29 @@ class PostgresServer:
         with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def add_login(self, role: str, password: str, database: str) -> str:
+        """A role that must log in with ``password`` and owns nothing; its URL to ``database``.
+
+        The server trusts every other connection; a line put first in pg_hba.conf asks
+        this role alone for its password (SCRAM), so a wrong one is refused.
+        """
+        with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
+            admin.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+            hba = Path(admin.execute("SHOW hba_file").fetchone()[0])  # type: ignore[index]
+            hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n{hba.read_text()}")
+            admin.execute("SELECT pg_reload_conf()")
+        url = f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database}"
+        wait_for(lambda: not self._lets_in(url.replace(f":{password}@", ":wrong@")), 10, "hba")
+        return url
+
+    @staticmethod
+    def _lets_in(url: str) -> bool:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def stop(self, mode: str = "fast") -> None:
         """``fast`` disconnects clients and shuts down cleanly; ``immediate`` is a crash."""

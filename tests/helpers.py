@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from shopstream.config import SECTIONS, Settings, env_name
-from shopstream.load import example_ticket
+from shopstream.models import example_ticket
 
 EXAMPLE_TICKET: dict[str, Any] = example_ticket("123456789")
 
@@ -138,3 +139,19 @@ def fails_fast(
         assert words in output, output
     assert secret not in output  # a password is never echoed
     assert seconds < 15, f"{seconds:.1f} s"
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(text: str) -> Samples:
+    """Every sample of an exposition, by name and labels (``le`` included)."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(found: Samples, name: str, **labels: str) -> float:
+    return found.get((name, tuple(sorted(labels.items()))), 0.0)

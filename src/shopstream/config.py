@@ -13,16 +13,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+import annotated_types
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shopstream.errors import ConfigurationError
+from shopstream.errors import InvalidSettings
 from shopstream.secret_url import DatabaseUrl
 
 CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 SecretList = Annotated[tuple[SecretStr, ...], NoDecode]
+Port = Annotated[int, Field(ge=1, le=65535)]
+DOTENV = Path(".env")
+"""Read by ``load_settings`` from the working directory; the environment wins over it."""
 
 
 def _section(prefix: str = "") -> SettingsConfigDict:
@@ -117,18 +128,18 @@ class LocalKafkaSettings(BaseSettings):
         env_prefix="KAFKA_LOCAL_", frozen=True, extra="ignore", populate_by_name=True
     )
 
-    port: int = Field(default=9092, description="Client port of the local broker.")
-    controller_port: int = Field(default=9093)
+    port: Port = Field(default=9092, description="Client port of the local broker.")
+    controller_port: Port = Field(default=9093)
     brokers: int = Field(
         default=1, ge=1, le=9, description="Nodes of the local Kafka (`kafka start --brokers`)."
     )
-    sasl_port: int = Field(
+    sasl_port: Port = Field(
         default=9094, description="SASL port of the local broker (`kafka start --sasl`)."
     )
-    ssl_port: int = Field(
+    ssl_port: Port = Field(
         default=9095, description="SSL (mutual TLS) port of the local broker (`--tls`)."
     )
-    sasl_ssl_port: int = Field(
+    sasl_ssl_port: Port = Field(
         default=9096, description="SASL_SSL port of the local broker (`--tls --sasl`)."
     )
     warmup_s: float = Field(
@@ -152,7 +163,7 @@ class ApiSettings(BaseSettings):
     )
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Port = 8000
     workers: int = Field(
         default=1, ge=1, le=64, description="API processes sharing the port, each with a producer."
     )
@@ -197,6 +208,10 @@ class ApiSettings(BaseSettings):
         validation_alias="MAX_BATCH_BYTES",
         description="Largest POST /data/batch body.",
     )
+    access_log: bool = Field(
+        default=False, description="One line per request (never a header, no secret)."
+    )
+    metrics: bool = Field(default=True, description="GET /metrics, and counting for it.")
 
     _lists = field_validator("keys", "read_keys", "cors_origins", "allowed_hosts", mode="before")(
         _comma_separated
@@ -253,6 +268,15 @@ class WorkerSettings(BaseSettings):
     processes: int = Field(
         default=1, ge=1, le=64, description="Worker processes `shopstream worker` runs."
     )
+    progress_s: float = Field(
+        default=5.0, gt=0, description="How often a worker logs its progress and measures its lag."
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Where the worker's /metrics listens."
+    )
+    metrics_port: int = Field(
+        default=8001, ge=0, le=65535, description="The worker's /metrics port; 0 turns it off."
+    )
 
 
 class StoreSettings(BaseSettings):
@@ -292,7 +316,17 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: lines for people; json: one JSON object per line."
+    )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _in_any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @property
     def uses_local_broker(self) -> bool:
@@ -316,14 +350,15 @@ def env_name(section: type[BaseSettings], field: str) -> str:
 
 def environment_names() -> set[str]:
     """Every environment variable the settings read."""
-    names = {env_name(Settings, "log_level")}
+    names = {env_name(Settings, "log_level"), env_name(Settings, "log_format")}
     for section in SECTIONS.values():
         names.update(env_name(section, field) for field in section.model_fields)
     return names
 
 
 def load_settings() -> Settings:
-    """The settings from the environment; an invalid value is one line naming each variable.
+    """The settings from the environment and ``.env``; an invalid value is one line naming
+    each variable and what it accepts.
 
     Pydantic's own message would echo the value, which may be a secret, over several lines.
     """
@@ -331,25 +366,76 @@ def load_settings() -> Settings:
     sections: dict[str, Any] = {}
     for name, section in SECTIONS.items():
         try:
-            sections[name] = section()
+            sections[name] = section(_env_file=DOTENV)
         except ValidationError as exc:
             problems.extend(_named(section, exc))
-    if problems:
-        raise ConfigurationError("invalid settings: " + "; ".join(problems))
+            sections[name] = section.model_construct()  # so the rest is checked too
     try:
-        return Settings(**sections)
+        settings = Settings(_env_file=DOTENV, **sections)
     except ValidationError as exc:
-        raise ConfigurationError("invalid settings: " + "; ".join(_named(Settings, exc))) from None
+        problems.extend(_named(Settings, exc))
+    if problems:
+        raise InvalidSettings("invalid settings: " + "; ".join(problems))
+    return settings
 
 
 def _named(section: type[BaseSettings], exc: ValidationError) -> list[str]:
+    # An error's location is the field's name, or its alias when it was read by that.
+    fields = {env_name(section, field): field for field in section.model_fields}
+    fields.update((field, field) for field in section.model_fields)
     named: list[str] = []
     for error in exc.errors(include_url=False, include_input=False):
-        field = str(error["loc"][0]) if error["loc"] else ""
-        if field in section.model_fields:
-            named.append(f"{env_name(section, field)}: {error['msg']}")
-        elif field:
-            named.append(f"{field.upper()}: {error['msg']}")
+        where = str(error["loc"][0]) if error["loc"] else ""
+        field = fields.get(where)
+        if field is not None:
+            named.append(
+                f"{env_name(section, field)}: {_problem(error, section.model_fields[field])}"
+            )
+        elif where:
+            named.append(f"{where.upper()}: {error['msg']}")
         else:
             named.append(error["msg"])
     return named
+
+
+_NUMBER_ERRORS = frozenset(
+    {
+        "int_parsing",
+        "int_from_float",
+        "float_parsing",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+    }
+)
+
+
+def _problem(error: Any, info: FieldInfo) -> str:
+    """What was wrong, said as what the variable accepts.
+
+    Pydantic's "unable to parse string as an integer" does not say which numbers would do,
+    nor does "greater than or equal to 1" say how large they may be; its message for a
+    value not among those listed names them already.
+    """
+    if error["type"] == "bool_parsing":
+        return "must be true or false (or 1/0, yes/no, on/off)"
+    if error["type"] in _NUMBER_ERRORS:
+        kind = "a whole number" if info.annotation is int else "a number"
+        return f"must be {kind}{_bounds(info)}"
+    return str(error["msg"])
+
+
+def _bounds(info: FieldInfo) -> str:
+    low = high = ""
+    for constraint in info.metadata:
+        if isinstance(constraint, annotated_types.Ge):
+            low = f"at least {constraint.ge}"
+        elif isinstance(constraint, annotated_types.Gt):
+            low = f"greater than {constraint.gt}"
+        elif isinstance(constraint, annotated_types.Le):
+            high = f"at most {constraint.le}"
+        elif isinstance(constraint, annotated_types.Lt):
+            high = f"less than {constraint.lt}"
+    limits = " and ".join(limit for limit in (low, high) if limit)
+    return f", {limits}" if limits else ""

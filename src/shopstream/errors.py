@@ -2,6 +2,7 @@
 
     ShopstreamError
      ├── ConfigurationError   a setting or a required tool is wrong or missing
+     │    └── InvalidSettings    a setting's value is not one it accepts (exit status 2)
      ├── BrokerError          the local Kafka broker could not be started or stopped
      ├── PublishError         Kafka did not acknowledge a ticket in time (API answers 503)
      │    ├── BackpressureError  the producer's local queue is full (503 + Retry-After)
@@ -20,6 +21,10 @@ class ShopstreamError(Exception):
 
 class ConfigurationError(ShopstreamError):
     """A setting or a required external tool is wrong or missing."""
+
+
+class InvalidSettings(ConfigurationError):
+    """A setting holds a value shopstream does not accept: a usage error (exit status 2)."""
 
 
 class BrokerError(ShopstreamError):

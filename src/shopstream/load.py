@@ -17,29 +17,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 
+from shopstream.models import example_ticket
 from shopstream.stores import Store
 from shopstream.supervise import wait_for
 
 _ERROR_PAUSE_S = 0.05  # a client whose request failed (the API is down) does not spin
 _REQUEST_TIMEOUT_S = 30.0
-
-
-def example_ticket(ticket_id: str) -> dict[str, Any]:
-    """The exercise's example basket: a banana, a bread and a water at 1.5 each."""
-    return {
-        "id": ticket_id,
-        "store": "Brussels",
-        "date": "2020-01-01",
-        "products": [
-            {"id": "123456789", "name": "Banana", "price": 1.5},
-            {"id": "123456789", "name": "Bread", "price": 1.5},
-            {"id": "123456789", "name": "Water", "price": 1.5},
-        ],
-    }
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema, WithJsonSchema
@@ -180,3 +180,17 @@ def purchase(ticket: EnrichedTicket) -> Purchase:
         ticket.date.isoformat(),
         tuple((p.id, p.name, p.price) for p in ticket.products),
     )
+
+
+def example_ticket(ticket_id: str) -> dict[str, Any]:
+    """The exercise's example basket: a banana, a bread and a water at 1.5 each."""
+    return {
+        "id": ticket_id,
+        "store": "Brussels",
+        "date": "2020-01-01",
+        "products": [
+            {"id": "123456789", "name": "Banana", "price": 1.5},
+            {"id": "123456789", "name": "Bread", "price": 1.5},
+            {"id": "123456789", "name": "Water", "price": 1.5},
+        ],
+    }

@@ -5,7 +5,8 @@ One supervisor serves ``shopstream up`` (the API and a worker), ``shopstream wor
 of this interpreter in a session of its own, so Ctrl-C in a terminal reaches the
 supervisor alone, which then stops the children gracefully (SIGTERM, then SIGKILL after
 a grace period). A child's output is relayed with its name as a prefix, as
-``docker compose up`` shows it, written to a file, or dropped.
+``docker compose up`` shows it, written to a file, or dropped. With ``json_lines``
+(``LOG_FORMAT=json``) a relayed line stays one JSON object, its child's name in ``part``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, TypeVar
+
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,23 @@ def stop_on_signals() -> threading.Event:
     return stopped
 
 
-def _relay(name: str, stream: IO[bytes]) -> None:
+def _relay(name: str, stream: IO[bytes], json_lines: bool) -> None:
     out = sys.stdout.buffer
+    prefix = f"{name:<6} | ".encode()
     for line in stream:
-        out.write(f"{name:<6} | ".encode() + line)
+        out.write(_tagged(name, line) if json_lines else prefix + line)
         out.flush()
+
+
+def _tagged(name: str, line: bytes) -> bytes:
+    """A child's JSON line with ``part`` added; a line that is not JSON becomes a message."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        record = None
+    if not isinstance(record, dict):
+        record = {"message": line.decode(errors="replace").rstrip("\n")}
+    return orjson.dumps({"part": name, **record}) + b"\n"
 
 
 @dataclass
@@ -82,10 +97,15 @@ class Supervisor:
         env: Mapping[str, str],
         cwd: Path | None = None,
         stop_timeout: float = 20.0,
+        json_lines: bool = False,
+        on_exit: Callable[[int], None] = lambda _: None,
     ) -> None:
         self.env = dict(env)
+        self.on_exit = on_exit
+        """called with the pid of a child that exited and is started again"""
         self.cwd = cwd
         self.stop_timeout = stop_timeout
+        self.json_lines = json_lines
         self._children: dict[str, _Child] = {}
 
     def start(
@@ -105,7 +125,9 @@ class Supervisor:
         else:
             process = self._popen(module, args, subprocess.PIPE)
             assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
-            threading.Thread(target=_relay, args=(name, process.stdout), daemon=True).start()
+            threading.Thread(
+                target=_relay, args=(name, process.stdout, self.json_lines), daemon=True
+            ).start()
         self._children[name] = _Child(args, module, output, restart, process, time.monotonic())
         return process
 
@@ -141,6 +163,7 @@ class Supervisor:
                     continue
                 if child.restart and time.monotonic() - child.started >= FAILING_WITHIN_S:
                     log.warning("%s exited (%s): starting another", name, code)
+                    self.on_exit(child.process.pid)
                     self.start(
                         name, *child.args, module=child.module, output=child.output, restart=True
                     )

@@ -11,12 +11,13 @@ import logging
 import os
 import threading
 import time
-
-import httpx2
+import urllib.request
 
 from shopstream.config import Settings
 from shopstream.kafka.admin import group_assigned
 from shopstream.localkafka import LocalCluster, local_kafka, warm
+from shopstream.metrics import exposed, forget_process, shared_by_processes
+from shopstream.metrics_http import MetricsServer
 from shopstream.supervise import Supervisor, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ _READY_POLL_S = 0.1
 def api_ready(url: str) -> bool:
     """Whether the API at ``url`` answers ``/ready`` with 200 (Kafka answers it)."""
     try:
-        return httpx2.get(f"{url}/ready", timeout=2).status_code == 200
-    except httpx2.HTTPError:
+        with urllib.request.urlopen(f"{url}/ready", timeout=2) as answer:  # noqa: S310 - http
+            return bool(answer.status == 200)
+    except OSError:  # refused, timed out, or an HTTP error status (503: Kafka does not answer)
         return False
 
 
@@ -46,7 +48,7 @@ def run_pipeline(settings: Settings) -> int:
         # Replicated on every node unless asked otherwise: one may then die.
         env.setdefault("KAFKA_REPLICATION_FACTOR", str(broker.size))
     try:
-        with Supervisor(env) as children:
+        with Supervisor(env, json_lines=settings.log_format == "json") as children:
             children.start("api", "api")
             children.start("worker", "worker")
             if broker and started_broker:
@@ -92,10 +94,22 @@ def _report_ready(
     )
 
 
-def run_workers(count: int) -> int:
-    """``shopstream worker --processes N``: N workers in one group, a crashed one replaced."""
+def run_workers(settings: Settings, count: int) -> int:
+    """``shopstream worker --processes N``: N workers in one group, a crashed one replaced.
+
+    This process serves their ``/metrics``, summed; they serve none of their own.
+    """
     stopped = stop_on_signals()
-    with Supervisor(os.environ) as children:
-        for n in range(1, count + 1):
-            children.start(f"w{n}", "worker", restart=True)
-        return children.watch(stopped)
+    with shared_by_processes():
+        server = MetricsServer(settings, exposed(None))
+        env = {**os.environ, "WORKER_METRICS_PORT": "0"}
+        try:
+            with Supervisor(
+                env, json_lines=settings.log_format == "json", on_exit=forget_process
+            ) as children:
+                for n in range(1, count + 1):
+                    # --processes 1: each is one worker, whatever WORKER_PROCESSES says.
+                    children.start(f"w{n}", "worker", "--processes", "1", restart=True)
+                return children.watch(stopped)
+        finally:
+            server.close()

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from confluent_kafka import Message
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from shopstream.catalog import Catalog
@@ -35,8 +37,10 @@ from shopstream.errors import (
 )
 from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.deadletters import ID_CONFLICT, Rejected
+from shopstream.metrics import WorkerMetrics
 from shopstream.models import EnrichedTicket, Ticket, purchase
-from shopstream.stores import Store
+from shopstream.progress import MeasureLag, Progress
+from shopstream.stores import Added, Store
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +121,12 @@ def conflict_reason(ticket_id: str) -> str:
     return f"{ID_CONFLICT}: a ticket with id {ticket_id} and other content came first"
 
 
+def reason_kind(reason: str) -> str:
+    """A reason without its details ("not a valid ticket", "id conflict"...): a metric's
+    label, of which there must be few."""
+    return reason.partition(":")[0]
+
+
 class Worker:
     """One member of the consumer group; ``run`` until ``stop`` is called."""
 
@@ -127,6 +137,8 @@ class Worker:
         catalog: Catalog,
         consumer: Consumer,
         dead_letters: DeadLetterSink,
+        measure_lag: MeasureLag | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -135,6 +147,8 @@ class Worker:
         self._dead_letters = dead_letters
         self._stopping = threading.Event()
         self._backoff = _FIRST_BACKOFF_S
+        self._metrics = metrics or WorkerMetrics(CollectorRegistry())
+        self._progress = Progress(settings.worker.progress_s, measure_lag, self._metrics.set_lag)
         self.stored = 0
         self.dead_lettered = 0
 
@@ -157,6 +171,7 @@ class Worker:
                 batch = self._consumer.next_batch(self._settings.worker.batch_size, _POLL_WAIT_S)
                 if batch:
                     self.handle(batch)
+                self._progress.tick(self.stored, self.dead_lettered)
         finally:
             self._consumer.close()
             self._dead_letters.close()
@@ -185,6 +200,7 @@ class Worker:
         If the store or the dead-letter topic is unavailable, nothing is marked: the batch
         is read again after a back-off. Any other store error ends the worker.
         """
+        self._metrics.batch_size.observe(len(batch))
         parsed, rejected = parse(batch, self._catalog)
         try:
             added, refused = self._store_copies(parsed)
@@ -200,7 +216,9 @@ class Worker:
         self._backoff = _FIRST_BACKOFF_S
         self.stored += added
         self.dead_lettered += len(letters)
+        self._metrics.stored.inc(added)
         for item in letters:
+            self._metrics.dead_letters.labels(reason_kind(item.reason)).inc()
             log.warning(
                 "dead-lettered %s[%s]@%s: %s",
                 item.message.topic(),
@@ -251,7 +269,7 @@ class Worker:
         if not tickets:
             return 0, {}
         try:
-            added = self._store.add([t.ticket for t in tickets])
+            added = self._timed_add(tickets)
         except TicketRefused as exc:
             if len(tickets) == 1:
                 return 0, {tickets[0].ticket.id: f"the store refused it: {exc}"}
@@ -260,6 +278,13 @@ class Worker:
             rest_added, rest_refused = self._store_isolating(tickets[middle:])
             return first_added + rest_added, first_refused | rest_refused
         return added.new, {i: conflict_reason(i) for i in added.conflicts}
+
+    def _timed_add(self, tickets: list[Parsed]) -> Added:
+        started = time.perf_counter()
+        try:
+            return self._store.add([t.ticket for t in tickets])
+        finally:
+            self._metrics.store_write_seconds.observe(time.perf_counter() - started)
 
     def _pause(self) -> None:
         """Back off exponentially before the next try; returns at once when stopping."""

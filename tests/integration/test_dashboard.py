@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 from shopstream.report import money
 from shopstream.supervise import wait_for
 from testbed.pipeline import REPO, MakePipeline
-from tests.helpers import assert_example_figures, ticket
+from tests.helpers import EXAMPLE_TICKET, assert_example_figures, ticket
 from tests.plugins.browser import violations, watch
 
 pytestmark = pytest.mark.integration
@@ -375,6 +376,11 @@ def test_the_api_docs_render_offline_from_the_apps_own_assets(
     assert {"/data", "/data/batch", "/analytics", "/health"} <= {p.strip() for p in paths}
     page.locator(".opblock-summary-path", has_text="/data/batch").click()  # its schema shows
     page.wait_for_selector(".opblock.is-open .model-example")
+    # "Try it out" on POST /data starts from the seed's ticket.
+    page.locator("#operations-tickets-post_ticket_data_post .opblock-summary").click()
+    page.locator("#operations-tickets-post_ticket_data_post .try-out__btn").click()
+    body = page.locator("#operations-tickets-post_ticket_data_post textarea.body-param__text")
+    assert json.loads(body.input_value()) == EXAMPLE_TICKET
     assert problems == []
     assert violations(page) == []
     assert elsewhere == []

@@ -80,3 +80,15 @@ def test_json_store_refuses_several_worker_processes(make_pipeline: MakePipeline
     process = pipeline.spawn("worker", "--processes", "2")
     assert process.wait(30) == 2
     assert "takes one writer at a time" in pipeline.logs()
+
+
+def test_worker_processes_from_the_environment_are_that_many(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    """Each of the N reads WORKER_PROCESSES too: it must run one worker, not N more."""
+    pipeline = make_pipeline(f"sqlite:///{tmp_path / 'shop.db'}", WORKER_PROCESSES="2")
+    parent = pipeline.spawn("worker")
+    wait_for(lambda: pipeline.logs().count("worker consuming") == 2, 60, "two workers consuming")
+    children = _children(parent.pid)
+    assert len(children) == 2
+    assert [_children(child) for child in children] == [[], []]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -15,24 +16,33 @@ from shopstream.supervise import Supervisor, wait_for
 from shopstream.up import api_ready
 from testbed.pipeline import LIBS
 from testbed.ports import free_port
-from tests.helpers import assert_example_figures, shopstream
+from tests.helpers import assert_example_figures, shopstream, ticket
 
 pytestmark = pytest.mark.integration
 
 
-def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+def _up_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """``up`` in ``tmp_path`` with a local broker of its own, on free ports."""
     state = tmp_path / ".kafka"
     state.mkdir()
     (state / "libs").symlink_to(LIBS)  # the jars the session already fetched
-    kafka_port, controller_port, api_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
-        "KAFKA_LOCAL_PORT": str(kafka_port),
-        "KAFKA_LOCAL_CONTROLLER_PORT": str(controller_port),
-        "API_PORT": str(api_port),
+        "KAFKA_LOCAL_PORT": str(free_port()),
+        "KAFKA_LOCAL_CONTROLLER_PORT": str(free_port()),
+        "API_PORT": str(free_port()),
+        "WORKER_METRICS_PORT": str(free_port()),
+        **extra,
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("DATABASE_URL", None)
+    return env
+
+
+def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    env = _up_env(tmp_path)
+    api_port, kafka_port = int(env["API_PORT"]), int(env["KAFKA_LOCAL_PORT"])
+    controller_port, state = int(env["KAFKA_LOCAL_CONTROLLER_PORT"]), tmp_path / ".kafka"
     up = Supervisor(env, cwd=tmp_path).start("up", "up", output=tmp_path / "up.log")
     try:
         log = tmp_path / "up.log"
@@ -48,6 +58,10 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         report = shopstream("report", "--json", env=env, cwd=tmp_path)
         assert json.loads(report.stdout) == figures
         assert_example_figures(figures)
+        # The worker says what it stored, as it goes.
+        wait_for(
+            lambda: "progress: 1000 stored" in (tmp_path / "up.log").read_text(), 30, "progress"
+        )
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(60)
@@ -58,6 +72,36 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "api    | " in output
     assert "worker | " in output
     assert "worker stopped: 1000 stored" in output
+    assert re.search(
+        r"worker \| .* progress: 1000 stored \(\+\d+, \d+/s\), lag \d+, 0 dead", output
+    )
     broker = LocalBroker(state, kafka_port, controller_port)
     assert broker.pid() is None
     assert not broker.answers(timeout=1)
+
+
+def test_up_with_json_logs_writes_one_object_per_line_from_every_part(tmp_path: Path) -> None:
+    env = _up_env(tmp_path, LOG_FORMAT="json", WORKER_PROGRESS_S="0.5")
+    output = tmp_path / "up.log"
+    up = Supervisor(env, cwd=tmp_path).start("up", "up", output=output)
+    try:
+        url = f"http://127.0.0.1:{env['API_PORT']}"
+        wait_for(lambda: api_ready(url), 120, "the pipeline to be up")
+        tickets = [ticket(f"j{i}") for i in range(10)]
+        assert httpx2.post(f"{url}/data/batch", json=tickets, timeout=10).status_code == 202
+        wait_for(lambda: '"stored":10' in output.read_text(), 60, "a progress record")
+    finally:
+        up.send_signal(signal.SIGINT)
+        code = up.wait(60)
+        print(output.read_text())
+    assert code == 0
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert all(isinstance(record, dict) and "message" in record for record in records)
+    by_part: dict[str, list[str]] = {}
+    for record in records:
+        by_part.setdefault(record.get("part", "up"), []).append(record["message"])
+    assert set(by_part) == {"up", "api", "worker"}
+    assert any(m.startswith("kafka broker 127.0.0.1:") for m in by_part["up"])  # the launcher
+    assert "kafka broker stopped" in by_part["up"]
+    assert any(m.startswith("Uvicorn running on") for m in by_part["api"])
+    assert any(m.startswith("progress: 10 stored") for m in by_part["worker"])

@@ -127,6 +127,9 @@ class FakePublisher:
     async def ready(self) -> bool:
         return self.is_ready
 
+    def queued(self) -> int:
+        return 0
+
 
 def post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
     """The ASGI scope of a JSON ``POST`` to ``path``, for driving the app by hand."""

@@ -11,9 +11,10 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from shopstream.api import create_app
-from shopstream.api.security import Role, role
+from shopstream.api.security import role
 from shopstream.config import ApiSettings, Settings
 from shopstream.kafka.config import producer_config
+from shopstream.keys import Role, bearer_key
 from tests.helpers import Command, settings_from, ticket
 from tests.unit.fakes import FakePublisher
 
@@ -165,7 +166,7 @@ def test_a_key_variable_set_to_no_key_stops_the_start(
     variable: str, value: str, command: Command
 ) -> None:
     result = command("report", **{"API_KEYS": "a-write-key-0123456789", variable: value})
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: invalid settings: {variable}: is set but holds no value")
@@ -185,7 +186,7 @@ def test_keys_that_would_leave_a_door_open_stop_the_start(
     env: dict[str, str], named: str, command: Command
 ) -> None:
     result = command("report", **env)
-    assert result.returncode == 1
+    assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert named in line
     assert "0123456789" not in result.stderr
@@ -261,3 +262,13 @@ def test_only_allowed_host_names_are_answered() -> None:
             assert client.get("/analytics", headers={"Host": host}).status_code == 200
     with _client() as client:  # unset: any
         assert client.get("/analytics", headers={"Host": "evil.example"}).status_code == 200
+
+
+def test_the_worker_reads_a_key_as_the_api_does() -> None:
+    read = {
+        header: bearer_key(header)
+        for header in ("Bearer k1", "bearer  k1 ", "Basic k1", "Bearer", "Bearer ", None)
+    }
+    assert read == {"Bearer k1": "k1", "bearer  k1 ": "k1"} | dict.fromkeys(
+        ("Basic k1", "Bearer", "Bearer ", None)
+    )

@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, body, export, health, pages, tickets
+from shopstream.api import analytics, body, export, health, home, metrics, pages, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -24,6 +24,7 @@ from shopstream.config import Settings, load_settings
 from shopstream.errors import (
     BackpressureError,
     ConfigurationError,
+    InvalidSettings,
     MessageRefused,
     PublishError,
     ShopstreamError,
@@ -32,6 +33,8 @@ from shopstream.errors import (
 from shopstream.gcfreeze import keep_out_of_collections
 from shopstream.kafka.admin import ensure_topics
 from shopstream.kafka.producer import KafkaPublisher, Publisher
+from shopstream.logs import configure_logging
+from shopstream.metrics import ApiMetrics, own_registry
 from shopstream.models import Ticket
 from shopstream.stores import open_store
 
@@ -45,7 +48,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if publisher is not None:
             app.state.publisher = publisher
-            yield
+            async with metrics.sampling(app.state.metrics, publisher):
+                yield
             return
         kafka = KafkaPublisher(settings)
         kafka.start()
@@ -60,7 +64,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             log.error("%s; POST /data answers 503 until a broker answers", exc)
         keep_out_of_collections()
         try:
-            yield
+            async with metrics.sampling(app.state.metrics, kafka):
+                yield
         finally:
             await asyncio.to_thread(kafka.close)
 
@@ -77,6 +82,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.state.settings = settings
     app.state.store = open_store(settings.store.database_url.get_secret_value())
     app.state.catalog = Catalog.load(settings.store.categories_file)
+    app.state.metrics = ApiMetrics(own_registry()) if settings.api.metrics else None
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
     writes = [Depends(write_access)] if settings.api.keys else []
     reads = [Depends(read_access)] if settings.api.reads_protected else []
@@ -89,7 +95,10 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(export.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(pages.router)
+    app.include_router(home.router)
     app.include_router(health.router)
+    if app.state.metrics is not None:
+        app.include_router(metrics.router, dependencies=reads, responses=_refusal(reads))
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]
     app.add_exception_handler(PublishError, _publish_failed)  # type: ignore[arg-type]
     app.add_exception_handler(StoreError, _store_unavailable)  # type: ignore[arg-type]
@@ -110,6 +119,8 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
             allowed_hosts=list(settings.api.allowed_hosts),
             www_redirect=False,
         )
+    if app.state.metrics is not None:
+        app.add_middleware(metrics.CountAnswers, api=app.state.metrics)
     app.add_middleware(SecurityHeaders)  # the last added runs first: it covers every answer
     document_models(app, Ticket)
     return app
@@ -156,5 +167,14 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def app_from_environment() -> FastAPI:
-    """The uvicorn factory: settings from the environment, read when the server starts."""
-    return create_app(load_settings())
+    """The uvicorn factory: settings from the environment, read when the server starts.
+
+    With ``--workers N`` it runs in each process uvicorn spawns, whose logging nobody set up.
+    """
+    try:
+        settings = load_settings()
+    except InvalidSettings as exc:  # checked by `shopstream api` first; one line here too
+        log.error("%s", exc)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

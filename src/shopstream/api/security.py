@@ -7,48 +7,21 @@ write route is refused with 403: it is known, but not allowed to post tickets.
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Iterable
-from enum import Enum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import SecretStr
 
 from shopstream.config import Settings
+from shopstream.keys import Role, key_role
 
 _bearer = HTTPBearer(auto_error=False, description="A key from API_KEYS or API_READ_KEYS")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-class Role(Enum):
-    NONE = "none"
-    READ = "read"
-    WRITE = "write"
-
-
-def _matches(given: bytes, keys: Iterable[SecretStr]) -> bool:
-    """Whether ``given`` is one of ``keys``; every key is compared, each in constant time.
-
-    So the answer's timing says nothing about which key, or how much of one, was right.
-    """
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(given, key.get_secret_value().encode())
-    return matched
-
-
 def role(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> Role:
     """What the key sent may do (``NONE``: no key, or not one of ours)."""
-    if credentials is None:
-        return Role.NONE
-    given = credentials.credentials.encode()
-    writes = _matches(given, settings.api.keys)
-    reads = _matches(given, settings.api.read_keys)
-    if writes:
-        return Role.WRITE
-    return Role.READ if reads else Role.NONE
+    return key_role(settings, None if credentials is None else credentials.credentials)
 
 
 def _unauthorised() -> HTTPException:

@@ -9,12 +9,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from shopstream.api.body import read_body
 from shopstream.api.deps import ingest_state
+from shopstream.api.metrics import count_accepted
 from shopstream.api.schema import json_body, ref
-from shopstream.models import Ticket, as_message
+from shopstream.models import Ticket, as_message, example_ticket
 
 router = APIRouter(tags=["tickets"])
 
 _TICKETS = TypeAdapter(list[Ticket])
+_EXAMPLE = example_ticket("123456789")  # the exercise's own
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     413: {
         "description": "The body is larger than MAX_TICKET_BYTES / MAX_BATCH_BYTES, or a ticket "
@@ -72,7 +74,7 @@ def _messages(tickets: list[Ticket], limit: int, *, batch: bool) -> list[tuple[s
     status_code=status.HTTP_202_ACCEPTED,
     summary="Accept one ticket",
     description="Answers 202 only once Kafka acknowledged the ticket (acks=all).",
-    openapi_extra=json_body(ref(Ticket)),
+    openapi_extra=json_body(ref(Ticket), _EXAMPLE),
     responses=_ANSWERS,
 )
 async def post_ticket(request: Request) -> dict[str, str]:
@@ -83,6 +85,7 @@ async def post_ticket(request: Request) -> dict[str, str]:
     except ValidationError as exc:
         raise _unprocessable(field_errors(exc)) from None
     await publisher.publish(_messages([ticket], settings.kafka.max_ticket_bytes, batch=False))
+    count_accepted(request, 1)
     return {"status": "ok", "id": ticket.id}
 
 
@@ -94,7 +97,7 @@ async def post_ticket(request: Request) -> dict[str, str]:
         "Validates every ticket first: if any is bad, none is published and `invalid` lists "
         "the index of each bad one. Answers 202 once Kafka acknowledged all of them."
     ),
-    openapi_extra=json_body({"type": "array", "items": ref(Ticket), "minItems": 1}),
+    openapi_extra=json_body({"type": "array", "items": ref(Ticket), "minItems": 1}, [_EXAMPLE]),
     responses=_ANSWERS,
 )
 async def post_batch(request: Request) -> dict[str, Any]:
@@ -110,4 +113,5 @@ async def post_batch(request: Request) -> dict[str, Any]:
             f"a batch holds 1 to {settings.api.batch_max_tickets} tickets, not {len(tickets)}"
         )
     await publisher.publish(_messages(tickets, settings.kafka.max_ticket_bytes, batch=True))
+    count_accepted(request, len(tickets))
     return {"status": "ok", "count": len(tickets)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from typing import Annotated
 
@@ -12,6 +13,9 @@ from shopstream.cli.app import app, command_settings, errors
 from shopstream.kafka.config import check_security
 from shopstream.kafka.consumer import BatchConsumer
 from shopstream.kafka.deadletters import DeadLetters
+from shopstream.kafka.lag import GroupLag
+from shopstream.metrics import WorkerMetrics, exposed, own_registry, shared_by_processes
+from shopstream.metrics_http import MetricsServer
 from shopstream.stores import open_store
 from shopstream.up import run_pipeline, run_workers
 from shopstream.worker import Worker
@@ -36,16 +40,20 @@ def api(
 
     settings = command_settings()
     check_security(settings)  # here, as one line: in uvicorn's start-up it is a traceback
-    uvicorn.run(
-        "shopstream.api.app:app_from_environment",
-        factory=True,
-        host=host or settings.api.host,
-        port=port or settings.api.port,
-        workers=workers or settings.api.workers,
-        log_config=None,
-        access_log=False,
-        limit_concurrency=settings.api.max_connections,
-    )
+    processes = workers or settings.api.workers
+    # N processes sum their metrics in files; one keeps them in memory.
+    shared = shared_by_processes() if processes > 1 else contextlib.nullcontext()
+    with shared:
+        uvicorn.run(
+            "shopstream.api.app:app_from_environment",
+            factory=True,
+            host=host or settings.api.host,
+            port=port or settings.api.port,
+            workers=processes,
+            log_config=None,  # the root logger's handler, set up by command_settings, serves
+            access_log=settings.api.access_log,
+            limit_concurrency=settings.api.max_connections,
+        )
 
 
 @app.command()
@@ -70,14 +78,24 @@ def worker(
                 "or a SQL store (DATABASE_URL=sqlite:///... or postgresql://...)"
             )
             raise typer.Exit(2)
-        raise typer.Exit(run_workers(count))
+        raise typer.Exit(run_workers(settings, count))
+    lag = GroupLag(settings)
+    registry = own_registry()  # None under `worker --processes N`: its supervisor serves
+    metrics = WorkerMetrics(registry)
+    server = MetricsServer(settings, exposed(registry))
     the_worker = Worker(
         settings,
         open_store(settings.store.database_url.get_secret_value()),
         Catalog.load(settings.store.categories_file),
         BatchConsumer(settings),
         DeadLetters(settings),
+        lag,
+        metrics,
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: the_worker.stop())
-    the_worker.run()
+    try:
+        the_worker.run()
+    finally:
+        lag.close()
+        server.close()

@@ -64,6 +64,10 @@ class Publisher(Protocol):
         """Whether the brokers answer right now."""
         ...
 
+    def queued(self) -> int:
+        """Messages handed to Kafka and not acknowledged yet."""
+        ...
+
 
 @dataclass(eq=False, slots=True)
 class _Acks:
@@ -230,6 +234,9 @@ class KafkaPublisher:
         except KafkaException:
             return False
         return True
+
+    def queued(self) -> int:
+        return len(self._producer) if self._producer is not None else 0
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the report thread, then deliver what is queued (up to ``timeout``).

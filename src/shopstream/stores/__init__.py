@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shopstream.errors import ConfigurationError
+from shopstream.errors import InvalidSettings
 from shopstream.secret_url import mask
 from shopstream.stores.base import Added, Store
 from shopstream.stores.jsonfile import JsonFileStore
@@ -30,7 +30,7 @@ def open_store(database_url: str) -> Store:
         return SqliteStore(Path(database_url.removeprefix(_SQLITE_PREFIX)))
     if database_url.endswith(".json") and "://" not in database_url:
         return JsonFileStore(Path(database_url))
-    raise ConfigurationError(
+    raise InvalidSettings(
         f"DATABASE_URL={mask(database_url)!r} is not a store shopstream knows: "
         "use a path ending in .json (e.g. database.json), sqlite:///path/to/file.db "
         "or postgresql://user:password@host:5432/database"

@@ -119,9 +119,23 @@ _ADD_NAMES = _adding(
 _CONNECT_TIMEOUT_S = 5
 _STORED = STORED_PURCHASES.format(condition="= ANY(%s)")
 # SQLSTATE classes by what they mean for a batch; any other is about the database itself
-# (a table, a column or a right missing): the worker stops with its message.
+# (28 authorization, 3D a database missing, 42 a table, a column or a right missing, as
+# 42501 insufficient_privilege): the worker stops with its message.
 _REFUSED = ("22", "23")  # data exception, integrity constraint violation: this data
 _BUSY = ("08", "40", "53", "55", "57", "58")  # connection, rollback, resources, restart, I/O
+# A connection the server refused for what it is, which a retry cannot change. libpq gives
+# no SQLSTATE for a failed connection (psycopg's error has none), only the server's
+# message, which names these in PostgreSQL's English (its default messages). Anything else
+# is taken as the server unreachable or restarting (57P03 starting up, shutting down, in
+# recovery; 53300 too many clients), and retried.
+_REFUSED_FOR_GOOD = (
+    "does not exist",  # 3D000 the database, 28000 the role
+    "authentication failed",  # 28P01 a wrong password; 28000 peer, ident, certificate
+    "no pg_hba.conf entry",  # 28000 this user, database or host is not let in
+    "not permitted to log in",  # 28000 a role without LOGIN
+    "permission denied for database",  # 42501 no CONNECT privilege
+    "no password supplied",  # libpq: the server asks for a password, the URL has none
+)
 
 
 def _problem(exc: psycopg.Error, doing: str) -> StoreError:
@@ -161,6 +175,10 @@ class PostgresStore:
             if isinstance(exc, psycopg.ProgrammingError):  # the URL itself: waiting won't help
                 raise ConfigurationError(
                     f"DATABASE_URL is not a valid PostgreSQL URL: {reason}"
+                ) from None
+            if any(words in reason for words in _REFUSED_FOR_GOOD):
+                raise StoreError(
+                    f"PostgreSQL at {mask(self.url)} refused the connection: {reason}"
                 ) from None
             raise StoreUnavailable(
                 f"cannot reach PostgreSQL at {mask(self.url)}: {reason}"
