@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from shopstream.catalog import CatalogVersion
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -54,11 +56,14 @@ class Tally:
     """(store, category) -> its product lines and the sum of their prices"""
     days: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     """ISO date -> tickets of that day"""
+    versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """catalog version -> tickets categorised with it"""
 
     def clear(self) -> None:
         self.tickets.clear()
         self.products.clear()
         self.days.clear()
+        self.versions.clear()
 
     def add_ticket(
         self, store: str, day: str, total: float, lines: Iterable[tuple[str, float]]
@@ -86,6 +91,14 @@ class Analytics(BaseModel):
     average_product_price_by_store: dict[str, float]
     average_ticket_total: float = Field(description="Mean total_price of a ticket")
     average_ticket_total_by_store: dict[str, float]
+    catalog: CatalogVersion | None = Field(
+        default=None, description="The category list in force: its hash and when it was loaded"
+    )
+    catalog_versions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Tickets per version of the list they were categorised with; more than "
+        "one: the figures mix lists (`shopstream rebuild` applies the one in force)",
+    )
 
 
 class Timeline(BaseModel):
@@ -102,8 +115,11 @@ def _mean(total: Sum) -> float:
     return _ratio(total.amount, total.count)
 
 
-def figures(tally: Tally, categories: Sequence[str]) -> Analytics:
-    """The figures of a tally; ``categories`` are listed even when none of them sold."""
+def figures(
+    tally: Tally, categories: Sequence[str], catalog: CatalogVersion | None = None
+) -> Analytics:
+    """The figures of a tally; ``categories`` are listed even when none of them sold, and
+    ``catalog`` is the list in force."""
     by_category: dict[str, Sum] = {name: Sum() for name in categories}
     by_store: dict[str, Sum] = {}
     for (store, category), lines in tally.products.items():
@@ -127,6 +143,8 @@ def figures(tally: Tally, categories: Sequence[str]) -> Analytics:
         average_product_price_by_store={n: _mean(s) for n, s in sorted(by_store.items())},
         average_ticket_total=_mean(all_tickets),
         average_ticket_total_by_store={n: _mean(s) for n, s in sorted(tally.tickets.items())},
+        catalog=catalog,
+        catalog_versions=dict(sorted(tally.versions.items())),
     )
 
 

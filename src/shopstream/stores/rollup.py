@@ -1,8 +1,9 @@
 """Daily roll-ups the SQL stores keep beside the raw rows, for analytics in milliseconds.
 
-A batch's new tickets are summed per (store, day) and per (store, day, category) and
-added to two small tables in the same transaction as the rows themselves, so the
-figures stay exact and idempotent: a ticket is rolled up exactly when it is inserted.
+A batch's new tickets are summed per (store, day), per (store, day, category) and per
+(store, day, catalog version) and added to three small tables (``daily_tickets``,
+``daily_products``, ``daily_versions``) in the same transaction as the rows themselves, so
+the figures stay exact and idempotent: a ticket is rolled up exactly when it is inserted.
 Analytics then reads a few rows per store and day instead of every product line.
 """
 
@@ -21,25 +22,31 @@ DayRow = tuple[str, str, int, float]
 """store, ISO date, tickets, sum of their totals"""
 LineRow = tuple[str, str, str, int, float]
 """store, ISO date, category, product lines, sum of their prices"""
+VersionRow = tuple[str, str, str, int]
+"""store, ISO date, catalog version, tickets"""
 
 
 @dataclass(frozen=True)
 class Rollup:
     days: list[DayRow]
     lines: list[LineRow]
+    versions: list[VersionRow]
 
 
 def rollup(tickets: Iterable[EnrichedTicket]) -> Rollup:
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
     prices: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    versions: dict[tuple[str, str, str], int] = defaultdict(int)
     for ticket in tickets:
         day = ticket.date.isoformat()
         totals[ticket.store, day].append(ticket.total_price)
+        versions[ticket.store, day, ticket.catalog_version] += 1
         for product in ticket.products:
             prices[ticket.store, day, product.category].append(product.price)
     return Rollup(
         days=[(s, d, len(v), math.fsum(v)) for (s, d), v in totals.items()],
         lines=[(s, d, c, len(v), math.fsum(v)) for (s, d, c), v in prices.items()],
+        versions=[(s, d, v, n) for (s, d, v), n in versions.items()],
     )
 
 
@@ -82,7 +89,14 @@ def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date"
         f" {condition} GROUP BY store, category",
         params,
     ).fetchall()
+    versions = db.execute(
+        "SELECT catalog_version, sum(tickets) FROM daily_versions"  # noqa: S608
+        f" {condition} GROUP BY catalog_version",
+        params,
+    ).fetchall()
     tally = Tally()
+    for version, tickets in versions:
+        tally.versions[version] += int(tickets)
     for store, tickets, total_sum in stores:
         tally.tickets[store].add(int(tickets), float(total_sum))
     for day, tickets in days:
