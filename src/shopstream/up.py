@@ -31,6 +31,7 @@ def run_pipeline(settings: Settings) -> int:
         env.setdefault("KAFKA_REPLICATION_FACTOR", str(broker.size))
     try:
         with Supervisor(env) as children:
+            children.forward_hangups("worker")
             children.start("api", "api")
             children.start("worker", "worker")
             log.info(
@@ -56,6 +57,8 @@ def run_workers(count: int) -> int:
     """``shopstream worker --processes N``: N workers in one group, a crashed one replaced."""
     stopped = stop_on_signals()
     with Supervisor(os.environ) as children:
-        for n in range(1, count + 1):
-            children.start(f"w{n}", "worker", restart=True)
+        names = [f"w{n}" for n in range(1, count + 1)]
+        children.forward_hangups(*names)
+        for name in names:
+            children.start(name, "worker", restart=True)
         return children.watch(stopped)

@@ -65,6 +65,12 @@ class Consumer(Protocol):
     def close(self) -> None: ...
 
 
+class CatalogSource(Protocol):
+    """The manager's list in force (a ``Catalog``, or a ``CatalogFile`` that follows its file)."""
+
+    def current(self) -> Catalog: ...
+
+
 class DeadLetterSink(Protocol):
     """Where rejected messages go (``kafka.deadletters.DeadLetters``)."""
 
@@ -124,7 +130,7 @@ class Worker:
         self,
         settings: Settings,
         store: Store,
-        catalog: Catalog,
+        catalog: CatalogSource,
         consumer: Consumer,
         dead_letters: DeadLetterSink,
     ) -> None:
@@ -157,6 +163,8 @@ class Worker:
                 batch = self._consumer.next_batch(self._settings.worker.batch_size, _POLL_WAIT_S)
                 if batch:
                     self.handle(batch)
+                else:
+                    self._catalog.current()  # idle: a changed list is still taken (and logged)
         finally:
             self._consumer.close()
             self._dead_letters.close()
@@ -183,9 +191,10 @@ class Worker:
         """Store a batch, dead-letter what cannot be stored, then mark it all for commit.
 
         If the store or the dead-letter topic is unavailable, nothing is marked: the batch
-        is read again after a back-off. Any other store error ends the worker.
+        is read again after a back-off. Any other store error ends the worker. The batch is
+        categorised with the list in force when it is parsed, a whole list, read whole.
         """
-        parsed, rejected = parse(batch, self._catalog)
+        parsed, rejected = parse(batch, self._catalog.current())
         try:
             added, refused = self._store_copies(parsed)
             letters = [*rejected, *refused]

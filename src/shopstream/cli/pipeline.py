@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shopstream.catalog import Catalog
+from shopstream.catalogfile import CatalogFile
 from shopstream.cli.app import app, command_settings, errors
 from shopstream.kafka.config import check_security
 from shopstream.kafka.consumer import BatchConsumer
@@ -57,9 +57,10 @@ def worker(
 ) -> None:
     """Run a worker: consume, enrich, store, commit. SIGTERM or Ctrl-C stops it cleanly.
 
-    With several processes, they share the topic's partitions in one consumer group (as
-    the same number of separate `shopstream worker` commands would, on any machines); one
-    that crashes is started again.
+    A changed CATEGORIES_FILE is read between batches; SIGHUP makes it read the file again
+    whatever it looks like. With several processes, they share the topic's partitions in
+    one consumer group (as the same number of separate `shopstream worker` commands would,
+    on any machines); one that crashes is started again.
     """
     settings = command_settings()
     count = processes or settings.worker.processes
@@ -71,13 +72,15 @@ def worker(
             )
             raise typer.Exit(2)
         raise typer.Exit(run_workers(count))
+    categories = CatalogFile(settings.store.categories_file)
     the_worker = Worker(
         settings,
         open_store(settings.store.database_url.get_secret_value()),
-        Catalog.load(settings.store.categories_file),
+        categories,
         BatchConsumer(settings),
         DeadLetters(settings),
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: the_worker.stop())
+    signal.signal(signal.SIGHUP, lambda *_: categories.reload())
     the_worker.run()
