@@ -172,6 +172,8 @@ class LocalBroker:
     cluster_id: str | None = None
     tls: TlsListener | None = None
     tls_dir: Path | None = None
+    extra_config: tuple[str, ...] = ()
+    """more ``server.properties`` lines (``log.retention.check.interval.ms=500``)"""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -342,6 +344,7 @@ class LocalBroker:
                     "group.initial.rebalance.delay.ms=0",
                     # Topics are created by shopstream with the partitions it is configured for.
                     "auto.create.topics.enable=false",
+                    *self.extra_config,
                     "",
                 ]
             ).encode(),
