@@ -10,10 +10,14 @@ import tempfile
 import time
 import uuid
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 from confluent_kafka import Producer
 
+from bench.context import Bench
+from bench.drains import DRAIN_TICKETS
+from bench.figures import Figure
 from shopstream.config import KafkaSettings, Settings
 from shopstream.kafka.admin import ensure_topics
 from shopstream.load import example_ticket
@@ -101,3 +105,22 @@ def kafka_round_trip_ms(broker: LocalBroker, messages: int = 1000) -> float:
         times.append(time.perf_counter() - started)
     times.sort()
     return times[len(times) // 2] * 1000
+
+
+def kafka_and_sqlite(bench: Bench) -> None:
+    bench.repeat(
+        Figure(
+            "kafka_producer_performance",
+            "ceiling: Kafka ProducerPerformance, acks=all",
+            "records/s",
+        ),
+        partial(producer_performance, bench.broker, DRAIN_TICKETS),
+    )
+    bench.repeat(
+        Figure("sqlite_insert", "ceiling: SQLite executemany of the rows", "tickets/s"),
+        partial(sqlite_insert, bench.scratch, DRAIN_TICKETS),
+    )
+    bench.repeat(
+        Figure("kafka_rtt", "Kafka round trip of one acks=all message, median", "ms"),
+        partial(kafka_round_trip_ms, bench.broker),
+    )

@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from bench.context import RUNS, Bench
+from bench.figures import Figure
 from bench.stack import Stack
 from shopstream.load import example_ticket
+
+RATE = 1000
+SECONDS = 10
 
 
 @dataclass
@@ -82,3 +87,20 @@ def post_to_stored(stack: Stack, rate: float, seconds: float) -> dict[str, float
         "p99_ms": _percentile(latencies, 0.99),
         "answer_p99_ms": _percentile(sent.answered_ms, 0.99),
     }
+
+
+def end_to_end(bench: Bench) -> None:
+    s = bench.stack()
+    s.start_api()
+    s.start_worker()
+    post_to_stored(s, RATE, 2)  # warm-up
+    runs = [post_to_stored(s, RATE, SECONDS) for _ in range(RUNS)]
+    s.stop()
+    at = f"at {RATE:,} tickets/s"
+    bench.add(
+        Figure("e2e_p50", f"POST to stored p50, {at}", "ms", [r["p50_ms"] for r in runs]),
+        Figure("e2e_p99", f"POST to stored p99, {at}", "ms", [r["p99_ms"] for r in runs], "≤ 100"),
+        Figure(
+            "e2e_answer_p99", f"POST answered p99, {at}", "ms", [r["answer_p99_ms"] for r in runs]
+        ),
+    )

@@ -1,4 +1,4 @@
-"""One measured figure over several runs, and the results files they are written to."""
+"""Measured figures, keyed by id; ratios between figures of one run; the results files."""
 
 from __future__ import annotations
 
@@ -9,15 +9,21 @@ import platform
 import statistics
 import subprocess
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.stack import BENCH, REPO
+
+RUNS = 3
+"""how many times a bench scenario measures each figure"""
 
 
 @dataclass
 class Figure:
-    """One measured figure over several runs."""
+    """One measured figure over several runs; ``key`` is how code refers to it."""
 
+    key: str
     name: str
     unit: str
     values: list[float] = field(default_factory=list)
@@ -33,6 +39,73 @@ class Figure:
             f"| {self.name} | {self.median:,.1f} {self.unit} | {low:,.1f} to {high:,.1f} "
             f"| {self.target} |"
         )
+
+
+class Figures:
+    """The figures of one bench run, in the order they were measured."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Figure] = {}
+
+    def add(self, figure: Figure) -> None:
+        if figure.key in self._by_key:
+            raise ValueError(f"figure {figure.key!r} measured twice")
+        self._by_key[figure.key] = figure
+        print(figure.row(), flush=True)
+
+    def __getitem__(self, key: str) -> Figure:
+        return self._by_key[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._by_key
+
+    def __iter__(self) -> Iterator[Figure]:
+        return iter(self._by_key.values())
+
+    def median(self, key: str) -> float:
+        return self._by_key[key].median
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``ours / ceiling``, two figures of the same run, and the bound it must keep.
+
+    With ``every_run``, the figures' runs are paired (run i with run i) and each pair
+    must keep the bound; else the ratio of the medians must.
+    """
+
+    ours: str
+    ceiling: str
+    at_least: float | None = None
+    at_most: float | None = None
+    every_run: bool = False
+    percent: bool = True
+
+    def values(self, figures: Figures) -> list[float]:
+        ours, ceiling = figures[self.ours], figures[self.ceiling]
+        if self.every_run and len(ours.values) == len(ceiling.values):
+            return [o / c for o, c in zip(ours.values, ceiling.values, strict=True)]
+        return [ours.median / ceiling.median]
+
+    def kept(self, value: float) -> bool:
+        return (self.at_least is None or value >= self.at_least) and (
+            self.at_most is None or value <= self.at_most
+        )
+
+    def line(self, figures: Figures) -> str:
+        values = self.values(figures)
+        shown = ", ".join(self._shown(v) for v in values)
+        bound = ""
+        if self.at_least is not None or self.at_most is not None:
+            sign, limit = ("≥", self.at_least) if self.at_least is not None else ("≤", self.at_most)
+            assert limit is not None
+            verdict = "met" if all(self.kept(v) for v in values) else "MISSED"
+            each = " in every run" if self.every_run else ""
+            bound = f" (target {sign} {self._shown(limit)}{each}: {verdict})"
+        return f"- {figures[self.ours].name} / {figures[self.ceiling].name}: {shown}{bound}"
+
+    def _shown(self, value: float) -> str:
+        return f"{value:.0%}" if self.percent else f"{value:.2f}"
 
 
 def source_commit() -> str:
@@ -54,24 +127,29 @@ def source_commit() -> str:
 
 
 def write_results(
-    figures: list[Figure],
-    ratios: list[tuple[str, str]],
+    figures: Figures,
+    ratios: Iterable[Ratio],
     profiles: str,
-    runs: int,
     started: float,
     commit: str,
-) -> None:
-    """``bench/results/<date>.json`` and ``bench/RESULTS.md``."""
+    partial: bool = False,
+) -> list[Path]:
+    """``bench/results/<date>.json`` and ``bench/RESULTS.md``; a partial run only its JSON.
+
+    The ratios whose figures were both measured are printed either way.
+    """
     day = datetime.date.today().isoformat()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     record = {
         "date": day,
         "commit": commit,
         "machine": machine,
-        "runs": runs,
+        "runs": RUNS,
         "seconds": round(time.time() - started),
+        "partial": partial,
         "figures": [
             {
+                "key": f.key,
                 "name": f.name,
                 "unit": f.unit,
                 "median": f.median,
@@ -81,19 +159,22 @@ def write_results(
             for f in figures
         ],
     }
-    (BENCH / "results" / f"{day}.json").write_text(json.dumps(record, indent=2) + "\n")
-    table = "\n".join(f.row() for f in figures)
-    by_name = {f.name: f.median for f in figures}
+    results = BENCH / "results" / f"{day}{'-partial' if partial else ''}.json"
+    results.write_text(json.dumps(record, indent=2) + "\n")
     shares = "\n".join(
-        f"- {ours} / {ceiling}: {by_name[ours] / by_name[ceiling]:.0%}"
-        for ours, ceiling in ratios
-        if ours in by_name and ceiling in by_name
+        r.line(figures) for r in ratios if r.ours in figures and r.ceiling in figures
     )
-    (BENCH / "RESULTS.md").write_text(
-        f"# Benchmark results\n\n{day}, commit {commit}, {machine}; median of {runs} runs "
+    print(shares)
+    if partial:
+        return [results]
+    table = "\n".join(f.row() for f in figures)
+    summary = BENCH / "RESULTS.md"
+    summary.write_text(
+        f"# Benchmark results\n\n{day}, commit {commit}, {machine}; median of {RUNS} runs "
         f"(min to max), everything (load generator, broker, API, worker) on this one machine. "
         f"Reproduce: `make bench`.\n\n"
         f"| figure | median | range | target |\n| --- | --- | --- | --- |\n{table}\n\n"
-        f"Ours as a share of its ceiling, same run, same machine:\n\n{shares}\n\n"
+        f"Ratios, each of two figures of this run:\n\n{shares}\n\n"
         f"{profiles}"
     )
+    return [results, summary]

@@ -18,6 +18,7 @@ import httpx2
 
 from shopstream.stores import Store, open_store
 from shopstream.supervise import Supervisor, wait_for
+from shopstream.up import api_ready
 from testbed.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,14 +40,6 @@ def pipeline_env(bootstrap: str, database_url: str, **extra: str) -> dict[str, s
         "WORKER_SESSION_TIMEOUT_MS": "6000",
         **extra,
     }
-
-
-def api_ready(url: str) -> bool:
-    """Whether the API at ``url`` answers ``/ready`` (Kafka answers it)."""
-    try:
-        return httpx2.get(f"{url}/ready", timeout=5).status_code == 200
-    except httpx2.HTTPError:
-        return False
 
 
 @dataclass
@@ -90,11 +83,11 @@ class Pipeline:
         wait_for(self._ready, 30, "the API to be ready")
         return process
 
-    def start_app(self, app: str) -> subprocess.Popen[bytes]:
-        """Another ASGI app (``module:attribute``) on the API's port, under uvicorn."""
+    def start_app(self, app: str, factory: bool = False) -> subprocess.Popen[bytes]:
+        """Another ASGI app (``module:attribute``, or a factory of one) under uvicorn."""
         process = self.spawn(
-            app, "--port", str(self.api_port), "--no-access-log", "--log-level", "warning",
-            module="uvicorn",
+            app, *(["--factory"] if factory else []), "--port", str(self.api_port),
+            "--no-access-log", "--log-level", "warning", module="uvicorn",
         )  # fmt: skip
         wait_for(self._answers, 30, f"{app} to answer")
         return process

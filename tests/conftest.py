@@ -8,7 +8,12 @@ import pytest
 from shopstream.config import environment_names
 from tests.helpers import Command, CommandResult, run_command
 
-pytest_plugins = ["tests.plugins.kafka", "tests.plugins.pipelines", "tests.plugins.postgres"]
+pytest_plugins = [
+    "tests.plugins.browser",
+    "tests.plugins.kafka",
+    "tests.plugins.pipelines",
+    "tests.plugins.postgres",
+]
 
 
 @pytest.fixture(autouse=True)

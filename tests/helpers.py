@@ -87,7 +87,8 @@ def settings_from(**environment: object) -> Settings:
     return Settings.model_validate({**built, **top})
 
 
-SASL_USER, SASL_PASSWORD = "till", "s3cret-Pa55"
+# A quote and a backslash: the local broker writes the password into a JAAS option.
+SASL_USER, SASL_PASSWORD = "till", 's3cret-"Pa\\55'
 """the user the test brokers' SASL listeners accept"""
 
 

@@ -131,6 +131,12 @@ class LocalKafkaSettings(BaseSettings):
     sasl_ssl_port: int = Field(
         default=9096, description="SASL_SSL port of the local broker (`--tls --sasl`)."
     )
+    warmup_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=60,
+        description="Seconds of traffic a freshly started local broker gets before it is up.",
+    )
     state_dir: Path = Field(
         default=Path(".kafka"),
         validation_alias="KAFKA_STATE_DIR",

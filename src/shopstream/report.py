@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from shopstream.analytics import Analytics, Filters
+from shopstream.analytics import Analytics, Filters, cents
 from shopstream.terminal import shown
 
-_CENT = Decimal("0.01")
 
-
-def money(amount: float) -> str:
-    """To the cent, halves rounded up as a till does (1.125 -> 1.13)."""
-    return str(Decimal(repr(amount)).quantize(_CENT, rounding=ROUND_HALF_UP))
+def money(amount: float | Decimal) -> str:
+    """To the cent, halves rounded up as a till does (1.125 -> 1.13); thousands grouped."""
+    return f"{cents(amount):,}"
 
 
 def _scope(filters: Filters) -> str:
@@ -42,9 +40,10 @@ def render(figures: Analytics, filters: Filters) -> RenderableType:
     if figures.tickets == 0:
         return Group(heading, lists, Text("No tickets stored yet.", style="yellow"))
 
-    averages = Table(title="Averages", show_header=False)
+    averages = Table(title="Money", show_header=False)
     averages.add_column(style="bold")
     averages.add_column(justify="right")
+    averages.add_row("Revenue", money(figures.revenue))
     averages.add_row("Average product price", money(figures.average_product_price))
     averages.add_row("Average ticket total", money(figures.average_ticket_total))
 
@@ -58,13 +57,28 @@ def render(figures: Analytics, filters: Filters) -> RenderableType:
 
     stores = Table(title="Stores")
     stores.add_column("Store", style="bold")
+    stores.add_column("Tickets", justify="right")
+    stores.add_column("Revenue", justify="right")
     stores.add_column("Average product price", justify="right")
     stores.add_column("Average ticket total", justify="right")
     for name, average_total in figures.average_ticket_total_by_store.items():
         average_price = figures.average_product_price_by_store.get(name, 0.0)
-        stores.add_row(shown(name), money(average_price), money(average_total))
+        stores.add_row(
+            shown(name),
+            f"{figures.tickets_by_store.get(name, 0):,}",
+            money(figures.revenue_by_store.get(name, Decimal(0))),
+            money(average_price),
+            money(average_total),
+        )
 
-    return Group(heading, lists, averages, categories, stores)
+    products = Table(title=f"Top {len(figures.top_products)} products")
+    products.add_column("Product", style="bold")
+    products.add_column("Lines", justify="right")
+    products.add_column("Revenue", justify="right")
+    for product in figures.top_products:
+        products.add_row(shown(product.name), f"{product.lines:,}", money(product.revenue))
+
+    return Group(heading, lists, averages, categories, stores, products)
 
 
 def _lists(figures: Analytics) -> Text:

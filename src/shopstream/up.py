@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
+
+import httpx2
 
 from shopstream.config import Settings
-from shopstream.localkafka import LocalCluster, local_kafka
+from shopstream.kafka.admin import group_assigned
+from shopstream.localkafka import LocalCluster, local_kafka, warm
 from shopstream.supervise import Supervisor, stop_on_signals
 
 log = logging.getLogger(__name__)
 
+_READY_POLL_S = 0.1
+
+
+def api_ready(url: str) -> bool:
+    """Whether the API at ``url`` answers ``/ready`` with 200 (Kafka answers it)."""
+    try:
+        return httpx2.get(f"{url}/ready", timeout=2).status_code == 200
+    except httpx2.HTTPError:
+        return False
+
 
 def run_pipeline(settings: Settings) -> int:
     """Run everything until Ctrl-C or a part exits; the exit status of the first to fail."""
+    begun = time.monotonic()
     stopped = stop_on_signals()
     broker = local_kafka(settings) if settings.uses_local_broker else None
     started_broker = broker.start() if broker else False
@@ -34,15 +50,15 @@ def run_pipeline(settings: Settings) -> int:
             children.forward_hangups("worker")
             children.start("api", "api")
             children.start("worker", "worker")
-            log.info(
-                "shopstream up: POST tickets to http://%s:%d/data (API docs at /docs), stored "
-                "in %s; Kafka at %s, topic %s. Ctrl-C stops everything.",
-                settings.api.host,
-                settings.api.port,
-                settings.store.database_url,
-                env["KAFKA_BOOTSTRAP_SERVERS"],
-                settings.kafka.topic,
+            if broker and started_broker:
+                warm(broker, settings)  # while they start up: neither waits for the other
+            ready = threading.Thread(
+                target=_report_ready,
+                args=(settings, env["KAFKA_BOOTSTRAP_SERVERS"], begun, stopped),
+                name="ready",
+                daemon=True,
             )
+            ready.start()
             status = children.watch(stopped)
             if not status:
                 log.info("stopping")
@@ -51,6 +67,30 @@ def run_pipeline(settings: Settings) -> int:
             broker.stop()
             log.info("kafka broker stopped")
     return status
+
+
+def _report_ready(
+    settings: Settings, bootstrap_servers: str, begun: float, stopped: threading.Event
+) -> None:
+    """Say so once the API is ready and the worker has the partitions: tickets then flow."""
+    host = "127.0.0.1" if settings.api.host in ("0.0.0.0", "::") else settings.api.host  # noqa: S104
+    api = f"http://{host}:{settings.api.port}"
+    kafka = settings.kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
+    cluster = settings.model_copy(update={"kafka": kafka})
+    while not stopped.wait(_READY_POLL_S):
+        if api_ready(api) and group_assigned(cluster):
+            break
+    else:
+        return
+    log.info(
+        "shopstream ready in %.1f s: POST tickets to %s/data (API docs at /docs), stored in "
+        "%s; Kafka at %s, topic %s. Ctrl-C stops everything.",
+        time.monotonic() - begun,
+        api,
+        settings.store.database_url,
+        bootstrap_servers,
+        settings.kafka.topic,
+    )
 
 
 def run_workers(count: int) -> int:

@@ -5,12 +5,15 @@ A subclass provides ``store_url``: the URL of a fresh store of its kind.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,12 @@ from tests.analytics_data import (
     EXPECTED_BRUSSELS,
     EXPECTED_EMPTY,
     EXPECTED_JAN_2,
+    EXPECTED_TOP,
+    EXPECTED_TOP_FEB_1,
+    EXPECTED_TOP_GHENT,
     TICKETS_BY_DATE,
+    TOP_REVENUE,
+    TOP_TICKETS,
     approx_figures,
     enriched_tickets,
 )
@@ -39,10 +47,13 @@ from tests.unit.fakes import FakePublisher
 from tests.unit.storedata import enriched
 
 JAN_2 = datetime.date(2020, 1, 2)
+FEB_1 = datetime.date(2020, 2, 1)
 
 
 def _figures(store: Store, filters: Filters | None = None) -> dict[str, Any]:
-    return figures(store.tally(filters or Filters()), CATEGORIES, BUNDLED.version).model_dump()
+    """The figures as the API writes them (money as JSON numbers), under the bundled list."""
+    tally = store.tally(filters or Filters())
+    return figures(tally, CATEGORIES, BUNDLED.version).model_dump(mode="json")
 
 
 def assert_a_refusal_keeps_nothing(store_url: str, refuse_poison: Callable[[str], None]) -> None:
@@ -73,6 +84,30 @@ def forget_versions(store_url: str) -> None:
     with psycopg.connect(store_url) as db:
         for statement in drop:
             db.execute(statement)
+
+
+def assert_a_store_from_before_top_products_gets_them(
+    store_url: str, drop_names: Callable[[str], None]
+) -> None:
+    """A SQL store written before ``daily_names`` existed (``drop_names`` drops it): its
+    readers still get every other figure, and the next writer to open it fills the table."""
+    writer = open_store(store_url)
+    writer.open()
+    writer.add(enriched_tickets(TOP_TICKETS))
+    writer.close()
+    drop_names(store_url)
+    before = _figures(open_store(store_url))
+    assert before["top_products"] == []
+    assert before["revenue"] == float(TOP_REVENUE)
+    upgraded = open_store(store_url)
+    upgraded.open()
+    upgraded.add(enriched_tickets([TOP_TICKETS[0]]))  # stored already: counted once
+    assert _figures(upgraded)["top_products"] == approx_figures({"top": EXPECTED_TOP})["top"]
+    upgraded.close()
+    again = open_store(store_url)
+    again.open()  # the table is not filled twice
+    assert _figures(again)["top_products"] == approx_figures({"top": EXPECTED_TOP})["top"]
+    again.close()
 
 
 class StoreFixtures:
@@ -246,14 +281,43 @@ class FiguresContract(StoreFixtures):
         brussels = timeline(store.tally(Filters(store="Brussels"))).tickets_by_date
         assert brussels == {"2020-01-01": 1, "2020-01-02": 1}
 
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            (Filters(), EXPECTED_TOP),
+            (Filters(store="Ghent"), EXPECTED_TOP_GHENT),
+            (Filters(date_from=FEB_1, date_to=FEB_1), EXPECTED_TOP_FEB_1),
+            (Filters(store="Brussels", date_from=datetime.date(2020, 2, 3)), []),
+        ],
+    )
+    def test_the_top_products_rank_by_lines_then_revenue_then_name(
+        self, store: Store, filters: Filters, expected: list[dict[str, Any]]
+    ) -> None:
+        store.add(enriched_tickets(TOP_TICKETS[:2]))
+        store.add(enriched_tickets(TOP_TICKETS[2:]))  # a name summed over batches
+        assert _figures(store, filters)["top_products"] == approx_figures({"t": expected})["t"]
+        assert _figures(store)["revenue"] == float(TOP_REVENUE)
+
+    def test_money_is_to_the_cent_halves_up_however_it_was_summed(self, store: Store) -> None:
+        """Ten tickets of 0.10, each in its own batch, add up in binary to 0.9999999999999999;
+        1.005 and 0.125 are halves, which ``round`` and JavaScript's ``toFixed`` round down."""
+        for i in range(10):
+            store.add([enriched(f"dime-{i}", store="Dimes", price=0.05)])
+        store.add([enriched("half", store="Halves", price=0.5025)])  # total 1.005
+        store.add([enriched("eighth", store="Eighths", price=0.0625)])  # total 0.125
+        shown = _figures(store)
+        assert shown["revenue_by_store"] == {"Dimes": 1.0, "Eighths": 0.13, "Halves": 1.01}
+        assert shown["revenue"] == 2.13  # 1.00 + 1.005 + 0.125 = 2.13 exactly
+        assert figures(store.tally(Filters()), CATEGORIES).revenue == Decimal("2.13")
+        assert shown["tickets_by_store"] == {"Dimes": 10, "Eighths": 1, "Halves": 1}
+
     def test_a_reader_keeps_up_as_the_writer_appends(self, store: Store, store_url: str) -> None:
         reader = open_store(store_url)
         first, *rest = enriched_tickets()
         store.add([first])
         assert figures(reader.tally(Filters()), CATEGORIES).tickets == 1
         store.add(rest)
-        tally = reader.tally(Filters())
-        assert figures(tally, CATEGORIES, BUNDLED.version).model_dump() == approx_figures(EXPECTED)
+        assert _figures(reader) == approx_figures(EXPECTED)
         store.add([enriched("extra", store="Ghent", price=1.0)])
         assert figures(reader.tally(Filters()), CATEGORIES).tickets == 5
 
@@ -286,6 +350,16 @@ class ApiFiguresContract(StoreFixtures):
     def test_the_timeline_counts_tickets_per_day(self, client: TestClient) -> None:
         assert client.get("/analytics/timeline").json() == {"tickets_by_date": TICKETS_BY_DATE}
 
+    def test_the_top_products_follow_the_filters(self, client: TestClient, store_url: str) -> None:
+        writer = open_store(store_url)
+        writer.open()
+        writer.add(enriched_tickets(TOP_TICKETS))
+        writer.close()
+        top = client.get("/analytics?store=Ghent").json()["top_products"]
+        assert top == approx_figures({"t": EXPECTED_TOP_GHENT})["t"]
+        feb_1 = client.get("/analytics?date_from=2020-02-01&date_to=2020-02-01").json()
+        assert feb_1["top_products"] == approx_figures({"t": EXPECTED_TOP_FEB_1})["t"]
+
 
 class ReportContract(StoreFixtures):
     """The same figures from 'shopstream report', as JSON and as tables."""
@@ -305,3 +379,106 @@ class ReportContract(StoreFixtures):
             assert word in text
         assert "37.5%" in text  # Fruit: 3 of 8 lines
         assert "1.13" in text  # Brussels: 4.5 / 4 = 1.125, rounded as a till does
+
+    def test_tables_show_revenue_tickets_and_top_products(
+        self, filled: str, command: Command
+    ) -> None:
+        lines = command("report", DATABASE_URL=filled).stdout.splitlines()
+
+        def row(first: str) -> list[str]:
+            found = [line for line in lines if line.strip("│ ").startswith(first)]
+            assert found, first
+            return [cell.strip() for cell in found[0].strip("│").split("│")]
+
+        assert row("Revenue") == ["Revenue", "9.80"]
+        assert row("Brussels") == ["Brussels", "2", "4.50", "1.13", "2.25"]
+        assert row("Antwerp") == ["Antwerp", "1", "3.30", "3.30", "3.30"]
+        assert row("Cake") == ["Cake", "1", "3.30"]
+        assert row("Kiwi") == ["Kiwi", "1", "0.10"]
+
+
+# The fixture's product lines as exported, worked out from TICKETS by hand.
+EXPORTED = [
+    ["ticket_id", "store", "date", "total_price", "line",
+     "product_id", "name", "price", "category"],
+    ["t1", "Brussels", "2020-01-01", "0.3", "1", "0", "Banana", "0.1", "Fruit"],
+    ["t1", "Brussels", "2020-01-01", "0.3", "2", "1", "bread", "0.2", "Bakery"],
+    ["t2", "Brussels", "2020-01-02", "4.2", "1", "0", "WATER", "1.5", "Drink"],
+    ["t2", "Brussels", "2020-01-02", "4.2", "2", "1", "Chocolate", "2.7", "Other"],
+    ["t3", "Ghent", "2020-01-02", "2.0", "1", "0", "an apple", "0.7", "Fruit"],
+    ["t3", "Ghent", "2020-01-02", "2.0", "2", "1", "Kiwi", "0.1", "Fruit"],
+    ["t3", "Ghent", "2020-01-02", "2.0", "3", "2", "Beer", "1.2", "Drink"],
+    ["t4", "Antwerp", "2020-01-03", "3.3", "1", "0", "Cake", "3.3", "Bakery"],
+]  # fmt: skip
+
+
+def _csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+class ExportContract(StoreFixtures):
+    """The stored product lines from 'shopstream export' and GET /export.csv."""
+
+    def test_csv_has_every_product_line_in_the_documented_columns(
+        self, filled: str, command: Command
+    ) -> None:
+        result = command("export", DATABASE_URL=filled)
+        assert result.returncode == 0, result.stderr
+        assert _csv(result.stdout) == EXPORTED
+        assert result.stdout.startswith("ticket_id,store,")
+        assert result.stdout.endswith("Cake,3.3,Bakery\r\n")  # RFC 4180 line ends
+
+    def test_the_filters_are_the_figures_filters(self, filled: str, command: Command) -> None:
+        args = ("--store", "Brussels", "--from", "2020-01-02", "--to", "2020-01-02")
+        assert _csv(command("export", *args, DATABASE_URL=filled).stdout) == [
+            EXPORTED[0],
+            *EXPORTED[3:5],
+        ]
+        january_2 = command(
+            "export", "--from", "2020-01-02", "--to", "2020-01-02", DATABASE_URL=filled
+        )
+        assert _csv(january_2.stdout) == [EXPORTED[0], *EXPORTED[3:8]]
+        assert _csv(command("export", "--store", "Nowhere", DATABASE_URL=filled).stdout) == [
+            EXPORTED[0]
+        ]
+
+    def test_json_lines_to_a_file_hold_the_same_values_typed(
+        self, filled: str, command: Command, tmp_path: Path
+    ) -> None:
+        output = tmp_path / "lines.jsonl"
+        result = command(
+            "export", "--format", "jsonl", "--output", str(output), DATABASE_URL=filled
+        )
+        assert (result.returncode, result.stdout) == (0, "")
+        lines = [json.loads(line) for line in output.read_text().splitlines()]
+        assert lines[0] == {
+            "ticket_id": "t1",
+            "store": "Brussels",
+            "date": "2020-01-01",
+            "total_price": 0.3,
+            "line": 1,
+            "product_id": "0",
+            "name": "Banana",
+            "price": 0.1,
+            "category": "Fruit",
+        }
+        assert [[str(v) for v in line.values()] for line in lines] == EXPORTED[1:]
+        assert not list(tmp_path.glob("*.partial"))
+
+    def test_an_empty_store_exports_the_header(self, store_url: str, command: Command) -> None:
+        assert _csv(command("export", DATABASE_URL=store_url).stdout) == [EXPORTED[0]]
+
+    @pytest.mark.usefixtures("filled")
+    def test_the_api_serves_the_same_csv_as_a_download(
+        self, client: TestClient, command: Command, store_url: str
+    ) -> None:
+        response = client.get("/export.csv?store=Ghent&date_from=2020-01-02")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"].startswith("attachment;")
+        exported = command(
+            "export", "--store", "Ghent", "--from", "2020-01-02", DATABASE_URL=store_url
+        )
+        assert response.text == exported.stdout
+        assert _csv(response.text) == [EXPORTED[0], *EXPORTED[5:8]]
+        assert _csv(client.get("/export.csv").text) == EXPORTED

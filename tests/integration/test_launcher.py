@@ -21,6 +21,7 @@ from shopstream.errors import BrokerError
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.localkafka.cluster import PORT_STEP
 from shopstream.localkafka.guard import port_taken
+from shopstream.localkafka.properties import jaas_quoted, properties_value
 from shopstream.supervise import wait_for
 from testbed.pipeline import LIBS
 from testbed.ports import free_port
@@ -155,7 +156,7 @@ def test_a_second_start_while_one_is_starting_launches_no_second_jvm(
     assert broker.log_file.read_text().count("Kafka version:") == 1  # one JVM ever started
     config = launched / "server.properties"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it holds the SASL password
-    assert SASL_PASSWORD in config.read_text()
+    assert properties_value(jaas_quoted(SASL_PASSWORD)) in config.read_text()
     stopped = shopstream("kafka", "stop", env=env, cwd=tmp_path)
     assert "kafka stopped" in stopped.stdout
     assert _jvms(launched) == []

@@ -13,7 +13,10 @@ from shopstream.stores.postgres import PostgresStore
 from shopstream.supervise import wait_for
 from testbed.pipeline import MakePipeline
 from testbed.postgres import PostgresServer
-from tests.contracts.stores import assert_a_refusal_keeps_nothing
+from tests.contracts.stores import (
+    assert_a_refusal_keeps_nothing,
+    assert_a_store_from_before_top_products_gets_them,
+)
 from tests.helpers import ticket
 from tests.unit.storedata import enriched
 
@@ -124,3 +127,12 @@ def _refuse_poison(url: str) -> None:
 
 def test_data_postgresql_refuses_for_good_is_a_ticket_refusal(postgres: PostgresServer) -> None:
     assert_a_refusal_keeps_nothing(postgres.new_database(), _refuse_poison)
+
+
+def _drop_names(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP TABLE daily_names")
+
+
+def test_a_postgresql_store_from_before_top_products_gets_them(postgres: PostgresServer) -> None:
+    assert_a_store_from_before_top_products_gets_them(postgres.new_database(), _drop_names)

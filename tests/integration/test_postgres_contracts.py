@@ -7,6 +7,7 @@ import pytest
 from testbed.postgres import PostgresServer
 from tests.contracts.stores import (
     ApiFiguresContract,
+    ExportContract,
     FiguresContract,
     ReportContract,
     StoreContract,
@@ -33,4 +34,8 @@ class TestApiFigures(ApiFiguresContract):
 
 
 class TestReport(ReportContract):
+    pass
+
+
+class TestExport(ExportContract):
     pass

@@ -18,8 +18,9 @@ from shopstream.errors import StoreUnavailable
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.stores import open_store
 from shopstream.supervise import Supervisor, wait_for
+from shopstream.up import api_ready
 from shopstream.worker import Worker
-from testbed.pipeline import api_ready, pipeline_env
+from testbed.pipeline import pipeline_env
 from testbed.ports import free_port
 from testbed.postgres import PostgresServer
 from tests.helpers import shopstream, ticket

@@ -12,7 +12,8 @@ import pytest
 
 from shopstream.localkafka.broker import LocalBroker
 from shopstream.supervise import Supervisor, wait_for
-from testbed.pipeline import LIBS, api_ready
+from shopstream.up import api_ready
+from testbed.pipeline import LIBS
 from testbed.ports import free_port
 from tests.helpers import assert_example_figures, shopstream
 
@@ -34,7 +35,10 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     env.pop("DATABASE_URL", None)
     up = Supervisor(env, cwd=tmp_path).start("up", "up", output=tmp_path / "up.log")
     try:
-        wait_for(lambda: api_ready(f"http://127.0.0.1:{api_port}"), 120, "the pipeline to be up")
+        log = tmp_path / "up.log"
+        wait_for(lambda: "shopstream ready in" in log.read_text(), 120, "the pipeline to be up")
+        # Ready means it takes tickets, and the worker has its partitions to store them.
+        assert api_ready(f"http://127.0.0.1:{api_port}")
         stress = shopstream("stress", "--count", "1000", env=env, cwd=tmp_path)
         assert stress.returncode == 0, stress.stdout + stress.stderr
         assert "stored 1000" in stress.stdout
@@ -50,6 +54,7 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         print((tmp_path / "up.log").read_text())
     assert code == 0
     output = (tmp_path / "up.log").read_text()
+    assert "kafka warmed up" in output
     assert "api    | " in output
     assert "worker | " in output
     assert "worker stopped: 1000 stored" in output

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopstream.localkafka import LocalBroker
-from shopstream.localkafka.broker import SaslListener, TlsListener
+from shopstream.localkafka.properties import SaslListener, TlsListener
 from testbed.pipeline import LIBS
 from testbed.ports import free_port
 from tests.helpers import SASL_PASSWORD, SASL_USER

@@ -43,7 +43,7 @@ def test_the_filters_are_documented(client: TestClient) -> None:
         ("/dashboard", "text/html"),
         ("/dashboard/dashboard.js", "text/javascript"),
         ("/dashboard/dashboard.css", "text/css"),
-        ("/dashboard/plotly.min.js", "text/javascript"),
+        ("/dashboard/plotly-basic.min.js", "text/javascript"),
     ],
 )
 def test_the_dashboard_serves_every_asset_itself(client: TestClient, path: str, kind: str) -> None:

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from shopstream.config import KafkaSettings, LocalKafkaSettings, Settings
 from shopstream.errors import BrokerError, ConfigurationError
 from shopstream.localkafka import local_kafka
-from shopstream.localkafka.broker import LocalBroker, TlsListener
+from shopstream.localkafka.broker import LocalBroker
 from shopstream.localkafka.cluster import LocalCluster
 from shopstream.localkafka.guard import (
     Port,
@@ -23,6 +23,7 @@ from shopstream.localkafka.guard import (
     start_lock,
     write_private,
 )
+from shopstream.localkafka.properties import TlsListener
 
 
 def test_a_sasl_listener_needs_the_user_it_accepts(tmp_path: Path) -> None:
@@ -43,6 +44,38 @@ def test_the_sasl_listener_takes_plain_and_scram_for_that_user(tmp_path: Path) -
     assert "SASL_PLAINTEXT://127.0.0.1:19094" in config
     assert "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" in config
     assert 'user_till="s3cret"' in config
+
+
+def test_a_password_with_quotes_and_backslashes_reaches_the_broker_as_it_is(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        local=LocalKafkaSettings(state_dir=tmp_path),
+        kafka=KafkaSettings(sasl_username="till", sasl_password=SecretStr('a"b\\c')),
+    )
+    config = local_kafka(settings, sasl=True)._write_config().read_text()  # type: ignore[union-attr]
+    # JAAS escapes the quote and the backslash; the properties file doubles backslashes.
+    assert 'user_till="a\\\\"b\\\\\\\\c";' in config
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "named"),
+    [
+        ("till", "line\nbreak", "KAFKA_SASL_PASSWORD"),
+        ("till two", "secret", "KAFKA_SASL_USERNAME"),
+        ("till=x", "secret", "KAFKA_SASL_USERNAME"),
+    ],
+)
+def test_a_user_the_broker_could_not_read_is_one_line_naming_it(
+    tmp_path: Path, username: str, password: str, named: str
+) -> None:
+    settings = Settings(
+        local=LocalKafkaSettings(state_dir=tmp_path),
+        kafka=KafkaSettings(sasl_username=username, sasl_password=SecretStr(password)),
+    )
+    with pytest.raises(ConfigurationError, match=named) as refused:
+        local_kafka(settings, sasl=True)
+    assert password not in str(refused.value)
 
 
 def test_without_sasl_there_is_only_the_plaintext_listener(tmp_path: Path) -> None:

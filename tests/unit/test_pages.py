@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import tomllib
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,16 @@ from shopstream.config import Settings
 from tests.helpers import ticket
 from tests.unit.fakes import FakePublisher
 
-VENDOR = Path(__file__).resolve().parents[2] / "src" / "shopstream" / "api" / "static" / "vendor"
+REPO = Path(__file__).resolve().parents[2]
+VENDOR = REPO / "src" / "shopstream" / "api" / "static" / "vendor"
+PLOTLY = VENDOR / "plotly" / "plotly-basic.min.js"
 PAGES = ["/docs", "/redoc", "/dashboard"]
 ASSETS = {
     "/docs/swagger-ui-bundle.js": "text/javascript",
     "/docs/swagger-ui.css": "text/css",
     "/docs/docs.js": "text/javascript",
     "/redoc/redoc.standalone.js": "text/javascript",
+    "/dashboard/plotly-basic.min.js": "text/javascript",
 }
 
 
@@ -80,10 +83,9 @@ def test_the_inline_styles_allowed_are_the_ones_plotly_injects() -> None:
     """Each hash is recomputed, so a plotly.js upgrade that changes them fails here, not
     only as a console error on the page."""
     assert _sha256("") == EMPTY_STYLE_HASH
-    bundle = Path(str(resources.files("plotly").joinpath("package_data", "plotly.min.js")))
     injected = re.findall(
         r'createElement\("style"\);e\.id="[0-9a-f]+",e\.textContent=\'([^\']*)\'',
-        bundle.read_text(),
+        PLOTLY.read_text(),
     )
     assert [_sha256(css) for css in injected] == [PLOTLY_MAP_STYLE_HASH]
 
@@ -122,8 +124,11 @@ def test_the_vendored_files_are_the_versions_the_notice_names() -> None:
     notice = (VENDOR / "README.md").read_text()
     swagger = re.search(r"swagger-ui-dist@(\d+\.\d+\.\d+)", notice)
     redoc = re.search(r"redoc@(\d+\.\d+\.\d+)", notice)
+    plotly = re.search(r"plotly\.js-basic-dist-min@(\d+\.\d+\.\d+)", notice)
     assert swagger
     assert redoc
+    assert plotly
+    assert PLOTLY.read_text().startswith(f"/**\n* plotly.js (basic - minified) v{plotly[1]}\n")
     assert (
         f'ReDoc Version: ","{redoc[1]}"' in (VENDOR / "redoc" / "redoc.standalone.js").read_text()
     )
@@ -131,5 +136,27 @@ def test_the_vendored_files_are_the_versions_the_notice_names() -> None:
         f'PACKAGE_VERSION:"{swagger[1]}"'
         in (VENDOR / "swagger-ui" / "swagger-ui-bundle.js").read_text()
     )
-    for license_file in ("swagger-ui/LICENSE", "swagger-ui/NOTICE", "redoc/LICENSE"):
+    for license_file in (
+        "swagger-ui/LICENSE",
+        "swagger-ui/NOTICE",
+        "redoc/LICENSE",
+        "plotly/LICENSE",
+    ):
         assert (VENDOR / license_file).is_file()
+
+
+def test_the_vendored_files_are_the_ones_the_notice_hashes() -> None:
+    notice = (VENDOR / "README.md").read_text()
+    listed = dict(
+        (path, digest) for digest, path in re.findall(r"^([0-9a-f]{64})  (\S+)$", notice, re.M)
+    )
+    assert "plotly/plotly-basic.min.js" in listed
+    for path, digest in listed.items():
+        assert hashlib.sha256((VENDOR / path).read_bytes()).hexdigest() == digest, path
+
+
+def test_the_dashboard_needs_no_python_package_to_draw() -> None:
+    """plotly.js is vendored: the 64 MB plotly package was only there to serve it."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("plotly")]
+    assert "plotly" not in (REPO / "constraints.txt").read_text()

@@ -12,7 +12,11 @@ from shopstream.analytics import Filters
 from shopstream.errors import ConfigurationError, StoreError
 from shopstream.stores import JsonFileStore, SqliteStore, open_store
 from shopstream.stores.postgres import PostgresStore
-from tests.contracts.stores import StoreContract, assert_a_refusal_keeps_nothing
+from tests.contracts.stores import (
+    StoreContract,
+    assert_a_refusal_keeps_nothing,
+    assert_a_store_from_before_top_products_gets_them,
+)
 from tests.unit.storedata import enriched
 
 
@@ -59,6 +63,17 @@ def _refuse_in_sqlite(url: str) -> None:
 
 def test_data_sqlite_refuses_for_good_is_a_ticket_refusal(tmp_path: Path) -> None:
     assert_a_refusal_keeps_nothing(f"sqlite:///{tmp_path / 'shop.db'}", _refuse_in_sqlite)
+
+
+def _drop_names_in_sqlite(url: str) -> None:
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+        db.execute("DROP TABLE daily_names")
+        db.commit()
+
+
+def test_a_sqlite_store_from_before_top_products_gets_them(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    assert_a_store_from_before_top_products_gets_them(url, _drop_names_in_sqlite)
 
 
 def test_a_sqlite_file_that_is_not_a_database_is_an_error_not_an_empty_store(

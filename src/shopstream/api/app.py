@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import ClientDisconnect
 
 import shopstream
-from shopstream.api import analytics, body, health, pages, tickets
+from shopstream.api import analytics, body, export, health, pages, tickets
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
@@ -87,6 +87,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
         tickets.router, dependencies=writes, responses={**body.REFUSALS, **write_refusals}
     )
     app.include_router(analytics.router, dependencies=reads, responses=_refusal(reads))
+    app.include_router(export.router, dependencies=reads, responses=_refusal(reads))
     app.include_router(pages.router)
     app.include_router(health.router)
     app.add_exception_handler(MessageRefused, _kafka_refused)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ in a task of its own): it only appends constant headers to the response's start.
 Two inline stylesheets are allowed by their hash, none other: the empty ``<style>`` that
 plotly.js fills rule by rule through the CSSOM (which CSP does not police), and the
 map stylesheet plotly.js adds as it loads (``test_pages`` recomputes it from the
-bundle). ``/redoc`` alone allows inline styles (Redoc styles itself with generated
+vendored bundle). ``/redoc`` alone allows inline styles (Redoc styles itself with generated
 ``<style>`` elements) and a ``blob:`` worker (its search index, built by its own script);
 the page holds no data. Its footer's logo, from cdn.redoc.ly, is blocked.
 """

@@ -1,14 +1,18 @@
-"""The manager's figures (``report``) and the exercise's stress test (``stress``)."""
+"""The manager's figures (``report``), their product lines (``export``) and the exercise's
+stress test (``stress``)."""
 
 from __future__ import annotations
 
 import datetime
+import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from shopstream import export as exporting
 from shopstream.analytics import Filters, figures
 from shopstream.catalog import Catalog
 from shopstream.cli.app import app, command_settings, console, errors
@@ -66,24 +70,37 @@ def stress(
         raise typer.Exit(1)
 
 
-@app.command()
-def report(
-    store: Annotated[str | None, typer.Option(help="Only this store's tickets.")] = None,
-    date_from: Annotated[
-        datetime.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="From date.")
-    ] = None,
-    date_to: Annotated[
-        datetime.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="To date.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="The JSON of GET /analytics.")] = False,
-) -> None:
-    """The manager's figures from the store: tables, or the JSON the API gives."""
-    settings = command_settings()
-    filters = Filters(
+StoreOption = Annotated[str | None, typer.Option(help="Only this store's tickets.")]
+FromOption = Annotated[
+    datetime.datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="From this date (inclusive)."),
+]
+ToOption = Annotated[
+    datetime.datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Up to this date (inclusive)."),
+]
+
+
+def _filters(
+    store: str | None, date_from: datetime.datetime | None, date_to: datetime.datetime | None
+) -> Filters:
+    return Filters(
         store=store,
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
     )
+
+
+@app.command()
+def report(
+    store: StoreOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The JSON of GET /analytics.")] = False,
+) -> None:
+    """The manager's figures from the store: tables, or the JSON the API gives."""
+    settings = command_settings()
+    filters = _filters(store, date_from, date_to)
     tally = open_store(settings.store.database_url.get_secret_value()).tally(filters)
     catalog = Catalog.load(settings.store.categories_file)
     result = figures(tally, catalog.categories, catalog.version)
@@ -91,3 +108,40 @@ def report(
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         console.print(render_report(result, filters))
+
+
+@app.command()
+def export(
+    kind: Annotated[
+        exporting.Format,
+        typer.Option("--format", help="CSV (a header, then one row a line) or JSON Lines."),
+    ] = exporting.Format.CSV,
+    store: StoreOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file (default: standard output).")
+    ] = None,
+) -> None:
+    """The stored product lines, one row each: ticket_id, store, date, total_price, line,
+    product_id, name, price, category. Streamed from the store, whatever its size."""
+    settings = command_settings()
+    source = open_store(settings.store.database_url.get_secret_value())
+    chunks = exporting.chunks(source.tickets(), _filters(store, date_from, date_to), kind)
+    if output is None:
+        try:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `shopstream export | head`: the reader has had enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    # Written beside it, then renamed: an export cut short never looks like a whole one.
+    partial = output.with_name(f"{output.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)

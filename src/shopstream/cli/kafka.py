@@ -10,7 +10,7 @@ import typer
 from shopstream.cli.app import command_settings, console, kafka_app
 from shopstream.kafka.admin import broker_answers
 from shopstream.kafka.config import client_config
-from shopstream.localkafka import local_kafka
+from shopstream.localkafka import local_kafka, start_warm
 
 
 @kafka_app.command("start")
@@ -48,7 +48,7 @@ def kafka_start(
     if not settings.uses_local_broker and not (sasl or tls):
         console.print(f"KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers}: nothing to start")
         return
-    started = broker.start()
+    started = start_warm(broker, settings)
     console.print(
         f"kafka {'started' if started else 'already running'} at {broker.bootstrap_servers}"
         f" (log: {broker.log_file})"

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import ConsumerGroupState, KafkaError, KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     ClusterMetadata,
@@ -173,3 +173,24 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise BrokerError(f"could not create topic {name}: {exc}") from exc
+
+
+def group_assigned(settings: Settings, timeout: float = 2.0) -> bool:
+    """Whether the worker group is stable with every partition of the ticket topic assigned."""
+    admin = _admin(client_config(settings, "admin"))
+    group, topic = settings.worker.group, settings.kafka.topic
+    try:
+        partitions = admin.list_topics(topic, timeout=timeout).topics[topic].partitions
+        described = admin.describe_consumer_groups([group], request_timeout=timeout)[group]
+        description = described.result()
+    except KafkaException:
+        return False
+    if description.state != ConsumerGroupState.STABLE:
+        return False
+    assigned = {
+        tp.partition
+        for member in description.members
+        for tp in member.assignment.topic_partitions
+        if tp.topic == topic
+    }
+    return bool(partitions) and assigned == set(partitions)

@@ -6,14 +6,40 @@ from the client code (``shopstream.kafka``), which talks to any Kafka the same w
 
 from __future__ import annotations
 
+import logging
+
 from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
-from shopstream.localkafka.broker import LocalBroker, SaslListener, TlsListener
+from shopstream.localkafka.broker import LocalBroker
 from shopstream.localkafka.cluster import LocalCluster
+from shopstream.localkafka.properties import SaslListener, TlsListener
+from shopstream.localkafka.warmup import warm_up
 
-__all__ = ["LocalBroker", "LocalCluster", "LocalKafka", "local_kafka"]
+__all__ = ["LocalBroker", "LocalCluster", "LocalKafka", "local_kafka", "start_warm", "warm"]
+
+log = logging.getLogger(__name__)
 
 LocalKafka = LocalBroker | LocalCluster
+
+
+def start_warm(kafka: LocalKafka, settings: Settings) -> bool:
+    """Start the local Kafka and warm it up; False if it was running (and is not warmed)."""
+    if not kafka.start():
+        return False
+    warm(kafka, settings)
+    return True
+
+
+def warm(kafka: LocalKafka, settings: Settings) -> None:
+    """Send a Kafka just started KAFKA_LOCAL_WARMUP_S of the pipeline's traffic (warmup.py)."""
+    seconds = settings.local.warmup_s
+    if seconds <= 0:
+        return
+    replicas = kafka.size if isinstance(kafka, LocalCluster) else 1
+    done = warm_up(settings, kafka.bootstrap_servers, seconds, replicas)
+    log.info(
+        "kafka warmed up: %d messages published and read in %.1f s", done.published, done.seconds
+    )
 
 
 def local_kafka(

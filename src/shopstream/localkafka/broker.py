@@ -1,11 +1,11 @@
 """A local Apache Kafka 4 node in KRaft mode (broker and controller), run with ``java``.
 
-The jars are Apache's own, resolved from Maven Central by the small ``pom.xml`` beside
-this module; nothing is compiled. Everything the broker needs or writes lives in one
-state directory (``.kafka/`` by default): ``libs/``, ``server.properties`` (mode 0600:
-it holds the SASL password), ``data/``, ``tls/`` (key material, with TLS), ``broker.log``,
-``broker.pid`` and ``start.lock``. The broker runs detached from the shell that started
-it, so ``shopstream kafka stop`` (or SIGTERM to the pid) is what stops it.
+Everything the broker needs or writes lives in one state directory (``.kafka/`` by
+default): ``libs/``, ``server.properties`` (mode 0600: it holds the SASL password),
+``data/``, ``tls/`` (key material, with TLS), ``broker.log``, ``broker.pid`` and
+``start.lock``. How the JVM is found and run is ``jvm.py``'s, what the node is
+configured with ``properties.py``'s. The broker runs detached from the shell that
+started it, so ``shopstream kafka stop`` (or SIGTERM to the pid) is what stops it.
 
 Starting is safe to run twice: a start holds the state directory's lock from before it
 looks for a running broker until its broker answers or fails, launches no JVM onto a
@@ -17,21 +17,17 @@ takes an answer for its broker's only if it comes from the cluster formatted in
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import os
-import re
-import shutil
 import signal
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from shopstream.errors import BrokerError, ConfigurationError
+from shopstream.errors import BrokerError
 from shopstream.kafka.admin import add_scram_user, answering_cluster_id, broker_answers
 from shopstream.kafka.config import plain_config
 from shopstream.localkafka.guard import (
@@ -41,13 +37,28 @@ from shopstream.localkafka.guard import (
     start_lock,
     write_private,
 )
+from shopstream.localkafka.jvm import (
+    MAIN_CLASS,
+    ClassArchive,
+    adopt_archive,
+    discard_archive,
+    end_launched,
+    find_java,
+    install_jars,
+    process_alive,
+    resource,
+)
+from shopstream.localkafka.properties import (
+    HOST,
+    NodeProperties,
+    SaslListener,
+    TlsListener,
+    local_address,
+)
 from shopstream.localkafka.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
-_MAIN_CLASS = "kafka.Kafka"
-_MIN_JAVA = 17
-_HOST = "127.0.0.1"
 # How long a start waits for another one on the same state directory (which may be
 # fetching the jars first) before saying so.
 LOCK_WAIT_S = 300.0
@@ -59,98 +70,10 @@ _PORT_USES = {
     "SSL": ("SSL port", "KAFKA_LOCAL_SSL_PORT"),
     "SASL_SSL": ("SASL_SSL port", "KAFKA_LOCAL_SASL_SSL_PORT"),
 }
-_INSTALL_HINT = (
-    "install a Java 17+ runtime and Maven (Debian: apt-get install openjdk-17-jre-headless "
-    "maven), or set KAFKA_BOOTSTRAP_SERVERS to a broker you already run"
-)
-
-
-def _resource(name: str) -> bytes:
-    return resources.files("shopstream.localkafka").joinpath(name).read_bytes()
-
-
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        raise ConfigurationError(f"`{tool}` was not found: {_INSTALL_HINT}")
-    return path
-
-
-def _java_major(java: str) -> int:
-    result = subprocess.run(  # noqa: S603 - fixed arguments
-        [java, "-version"], capture_output=True, text=True, check=False
-    )
-    match = re.search(r'version "(\d+)', result.stderr)
-    return int(match.group(1)) if match else 0
-
-
-def local_address(port: int) -> str:
-    """How clients reach a local node's port: the one address the nodes listen on."""
-    return f"{_HOST}:{port}"
 
 
 def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-
-
-def _process_alive(pid: int, config: Path) -> bool:
-    """Whether ``pid`` is a running (not zombie) Kafka broker started with ``config``.
-
-    The config's path, not only the main class: a stale pid may have been reused by
-    another broker on this machine.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    state = stat.rsplit(")", 1)[1].split()[0]
-    return state != "Z" and _MAIN_CLASS.encode() in arguments and os.fsencode(config) in arguments
-
-
-def end_launched(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL a broker this process launched and reap it."""
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-
-
-@dataclass(frozen=True)
-class SaslListener:
-    """A second client port that takes only authenticated clients, as cloud Kafka does.
-
-    SASL_PLAINTEXT with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, for one user. The
-    PLAINTEXT port stays for the broker's own use and for local clients.
-    """
-
-    port: int
-    username: str
-    password: str
-
-    @property
-    def bootstrap_servers(self) -> str:
-        return local_address(self.port)
-
-
-@dataclass(frozen=True)
-class TlsListener:
-    """TLS client ports, with certificates of the broker's own CA (``kafka/tls.py``).
-
-    ``port``: SSL, which takes only clients with a certificate that CA signed (mutual
-    TLS, ``ssl.client.auth=required``, as Aiven and MSK do). ``sasl_port``: SASL_SSL,
-    as Confluent Cloud and MSK do, opened only when the broker has a ``SaslListener``.
-    """
-
-    port: int
-    sasl_port: int
-
-    @property
-    def bootstrap_servers(self) -> str:
-        return local_address(self.port)
-
-    @property
-    def sasl_bootstrap_servers(self) -> str:
-        return local_address(self.sasl_port)
 
 
 @dataclass(frozen=True)
@@ -206,19 +129,22 @@ class LocalBroker:
             pid = int(self._pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if _process_alive(pid, self._config_file) else None
+        return pid if process_alive(pid, self._config_file) else None
 
     def ports(self) -> list[Port]:
         """Every port the node listens on, named as the error for a held one names it."""
         node = f"node {self.node_id}'s " if self.voters else ""
         return [
             Port(number, node + _PORT_USES[name][0], _PORT_USES[name][1])
-            for name, number in [*self._client_listeners(), ("CONTROLLER", self.controller_port)]
+            for name, number in [
+                *self._properties().client_listeners(),
+                ("CONTROLLER", self.controller_port),
+            ]
         ]
 
     def check_ports(self) -> None:
         """Raise ``BrokerError`` naming the first port that another process holds."""
-        ensure_ports_free(_HOST, self.ports())
+        ensure_ports_free(HOST, self.ports())
 
     def answering_cluster_id(self, timeout: float = 2.0) -> str | None:
         """The id of the cluster that answers on the client port; None if none answers."""
@@ -235,130 +161,37 @@ class LocalBroker:
         return broker_answers(self._client_config(), timeout)
 
     def install(self) -> None:
-        """Resolve the Kafka jars with Maven, unless the ones for this pom are already there."""
-        pom = _resource("pom.xml")
-        stamp = self.libs / ".pom-sha256"
-        digest = hashlib.sha256(pom).hexdigest()
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        mvn = _require("mvn")
-        shutil.rmtree(self.libs, ignore_errors=True)
-        self.libs.mkdir(parents=True)
-        pom_path = self.libs / "pom.xml"
-        pom_path.write_bytes(pom)
-        log.info("fetching Apache Kafka jars with Maven into %s", self.libs)
-        result = subprocess.run(  # noqa: S603 - fixed arguments
-            [
-                mvn,
-                "-B",
-                "-q",
-                "-f",
-                str(pom_path),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={self.libs.resolve()}",
-                "-DincludeScope=runtime",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        install_jars(self.libs)
+
+    def _properties(self) -> NodeProperties:
+        tls = self.tls is not None
+        return NodeProperties(
+            node_id=self.node_id,
+            port=self.port,
+            controller_port=self.controller_port,
+            voters=self.voters,
+            data_dir=self.state_dir / "data",
+            sasl=self.sasl,
+            tls=self.tls,
+            keystore=self.tls_files.broker_keystore if tls else None,
+            truststore=self.tls_files.ca_cert if tls else None,
+            extra=self.extra_config,
         )
-        if result.returncode != 0:
-            raise BrokerError(f"Maven could not fetch Kafka:\n{result.stdout}{result.stderr}")
-        stamp.write_text(digest)
-
-    def _client_listeners(self) -> list[tuple[str, int]]:
-        """(listener name, which is also its protocol; port) of every client port."""
-        listeners = [("PLAINTEXT", self.port)]
-        if self.sasl is not None:
-            listeners.append(("SASL_PLAINTEXT", self.sasl.port))
-        if self.tls is not None:
-            listeners.append(("SSL", self.tls.port))
-            if self.sasl is not None:
-                listeners.append(("SASL_SSL", self.tls.sasl_port))
-        return listeners
-
-    def _listeners(self) -> list[str]:
-        clients = self._client_listeners()
-        urls = [f"{name}://{_HOST}:{port}" for name, port in clients]
-        lines = [
-            "listeners=" + ",".join([*urls, f"CONTROLLER://{_HOST}:{self.controller_port}"]),
-            "advertised.listeners=" + ",".join(urls),
-            "listener.security.protocol.map="
-            + ",".join([*(f"{name}:{name}" for name, _ in clients), "CONTROLLER:PLAINTEXT"]),
-        ]
-        if self.sasl is not None:
-            lines.append("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512")
-            user, password = self.sasl.username, self.sasl.password
-            plain = (
-                "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                f'user_{user}="{password}";'
-            )
-            scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-            for name, _ in clients:
-                if name.startswith("SASL"):
-                    prefix = f"listener.name.{name.lower()}"
-                    lines += [
-                        f"{prefix}.plain.sasl.jaas.config={plain}",
-                        f"{prefix}.scram-sha-256.sasl.jaas.config={scram}",
-                        f"{prefix}.scram-sha-512.sasl.jaas.config={scram}",
-                    ]
-        if self.tls is not None:
-            files = self.tls_files
-            lines += [
-                # PEM stores: the key is readable by this user only (tls.py), no password.
-                "ssl.keystore.type=PEM",
-                f"ssl.keystore.location={files.broker_keystore.resolve()}",
-                "ssl.truststore.type=PEM",
-                f"ssl.truststore.location={files.ca_cert.resolve()}",
-                "listener.name.ssl.ssl.client.auth=required",
-            ]
-        return lines
 
     def _write_config(self) -> Path:
-        data = self.state_dir / "data"
         config = self._config_file
-        voters = self.voters or ((self.node_id, self.controller_port),)
-        replicas = len(voters)
-        # With three nodes: every internal topic on all three, and an acks=all write needs
-        # two of them, so one node may be down without losing or refusing anything.
-        in_sync = min(2, replicas)
-        write_private(
-            config,
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    f"node.id={self.node_id}",
-                    "controller.quorum.voters="
-                    + ",".join(f"{node}@127.0.0.1:{port}" for node, port in voters),
-                    *self._listeners(),
-                    "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    f"log.dirs={data.resolve()}",
-                    f"offsets.topic.replication.factor={replicas}",
-                    f"transaction.state.log.replication.factor={replicas}",
-                    f"transaction.state.log.min.isr={in_sync}",
-                    f"share.coordinator.state.topic.replication.factor={replicas}",
-                    f"share.coordinator.state.topic.min.isr={in_sync}",
-                    f"default.replication.factor={replicas}",
-                    f"min.insync.replicas={in_sync}",
-                    "group.initial.rebalance.delay.ms=0",
-                    # Topics are created by shopstream with the partitions it is configured for.
-                    "auto.create.topics.enable=false",
-                    *self.extra_config,
-                    "",
-                ]
-            ).encode(),
-        )
-        (self.state_dir / "log4j2.properties").write_bytes(_resource("log4j2.properties"))
+        write_private(config, self._properties().text().encode())
+        (self.state_dir / "log4j2.properties").write_bytes(resource("log4j2.properties"))
         return config
 
-    def _format(self, java: str, config: Path) -> None:
+    def _format(self, java: str, archive: ClassArchive, config: Path) -> None:
         if (self.state_dir / "data" / "meta.properties").exists():
             return
         cluster_id = self.cluster_id or new_cluster_id()
         result = subprocess.run(  # noqa: S603 - fixed arguments
             [
                 java,
+                *archive.reading_flags(),
                 "-cp",
                 f"{self.libs}/*",
                 "kafka.tools.StorageTool",
@@ -420,16 +253,15 @@ class LocalBroker:
         Checks first that every port is free (another Kafka taking one meanwhile is caught
         by ``wait_until_up``, which writes the pid once the broker answers as this node).
         """
-        java = _require("java")
-        if _java_major(java) < _MIN_JAVA:
-            raise ConfigurationError(f"Kafka 4 needs Java {_MIN_JAVA} or newer: {_INSTALL_HINT}")
+        java, java_version = find_java()
         self.check_ports()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.install()
         if self.tls is not None:
             self.tls_files.ensure()
         config = self._write_config()
-        self._format(java, config)
+        archive = ClassArchive(self.libs, java_version)
+        self._format(java, archive, config)
         with self.log_file.open("ab") as log_out:
             return subprocess.Popen(  # noqa: S603 - fixed arguments
                 [
@@ -439,11 +271,12 @@ class LocalBroker:
                     "-XX:+UseG1GC",
                     "-XX:MaxGCPauseMillis=20",
                     "-XX:+ExitOnOutOfMemoryError",
+                    *archive.flags(self.state_dir),
                     "-Djava.awt.headless=true",
                     f"-Dlog4j2.configurationFile={self.state_dir.resolve() / 'log4j2.properties'}",
                     "-cp",
                     f"{self.libs}/*",
-                    _MAIN_CLASS,
+                    MAIN_CLASS,
                     str(config),
                 ],
                 stdin=subprocess.DEVNULL,
@@ -496,7 +329,8 @@ class LocalBroker:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _process_alive(pid, self._config_file):
+            if not process_alive(pid, self._config_file):
+                adopt_archive(self.state_dir, self.libs)  # it exited by itself: complete
                 return True
             time.sleep(0.1)
         log.warning("broker %d ignored SIGTERM for %.0f s: killing it", pid, timeout)
@@ -509,8 +343,9 @@ class LocalBroker:
         if pid is None:
             return
         os.kill(pid, signal.SIGKILL)
-        while _process_alive(pid, self._config_file):
+        while process_alive(pid, self._config_file):
             time.sleep(0.05)
+        discard_archive(self.state_dir)
 
     def _log_tail(self, lines: int = 20) -> str:
         try:

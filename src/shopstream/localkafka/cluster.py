@@ -18,16 +18,10 @@ import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from shopstream.localkafka.broker import (
-    LOCK_WAIT_S,
-    LocalBroker,
-    SaslListener,
-    TlsListener,
-    end_launched,
-    local_address,
-    new_cluster_id,
-)
+from shopstream.localkafka.broker import LOCK_WAIT_S, LocalBroker, new_cluster_id
 from shopstream.localkafka.guard import start_lock
+from shopstream.localkafka.jvm import end_launched
+from shopstream.localkafka.properties import SaslListener, TlsListener, local_address
 from shopstream.localkafka.tls import TlsFiles
 
 PORT_STEP = 10

@@ -3,9 +3,9 @@
 A reader (the API, ``report``, ``stress``) follows the file: each look reads only the
 entries appended since the last one. It keeps what the SQL stores keep in their roll-up
 tables, in memory: per store and day, the tickets and their totals, and per store, day and
-category, the product lines and their prices. Any filter (a store, a date range) is then
-summed from a few thousand rows, never by reading the file again, however many different
-filters are asked for.
+category, and per store, day and product name, the product lines and their prices. Any
+filter (a store, a date range) is then summed from a few thousand rows, never by reading
+the file again, however many different filters are asked for.
 
 An entry whose id was read before (a line a person copied) is not counted twice. A line
 that is not a stored ticket, with more lines after it, is a ``StoreError`` naming it: the
@@ -51,6 +51,8 @@ class DailySums:
     """store -> (ISO day, category) -> its product lines and the sum of their prices"""
     versions: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     """store -> (ISO day, catalog version) -> its tickets"""
+    names: dict[str, dict[tuple[str, str], Sum]] = field(default_factory=dict)
+    """store -> (ISO day, product name) -> its product lines and the sum of their prices"""
 
     def add(self, entry: Entry) -> None:
         store, day = entry["store"], entry["date"]
@@ -59,10 +61,12 @@ class DailySums:
             days = self.tickets[store] = defaultdict(Sum)
             self.lines[store] = defaultdict(Sum)
             self.versions[store] = defaultdict(int)
+            self.names[store] = defaultdict(Sum)
         days[day].add(1, entry["total_price"])
-        by_category = self.lines[store]
+        by_category, by_name = self.lines[store], self.names[store]
         for product in entry["products"]:
             by_category[day, product["category"]].add(1, product["price"])
+            by_name[day, product["name"]].add(1, product["price"])
         self.versions[store][day, entry.get("catalog_version", UNVERSIONED)] += 1
 
     def tally(self, filters: Filters) -> Tally:
@@ -79,6 +83,9 @@ class DailySums:
             for (day, version), count in self.versions.get(store, {}).items():
                 if filters.admits(store, day):
                     tally.versions[version] += count
+            for (day, name), products in self.names.get(store, {}).items():
+                if filters.admits(store, day):
+                    tally.names[name].add(products.count, products.amount)
         return tally
 
 

@@ -23,7 +23,7 @@ from shopstream.models import EnrichedTicket, purchase
 from shopstream.secret_url import mask, scrub
 from shopstream.stores import versions
 from shopstream.stores.base import Added
-from shopstream.stores.rollup import read_tally, rollup
+from shopstream.stores.rollup import NAMES_FROM_PRODUCTS, read_names, read_tally, rollup
 from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
 
 _SCHEMA = """
@@ -57,8 +57,17 @@ CREATE TABLE IF NOT EXISTS daily_products (
     price_sum DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (store, category, date)
 );
+CREATE TABLE IF NOT EXISTS daily_names (
+    store     TEXT    NOT NULL,
+    date      DATE    NOT NULL,
+    name      TEXT    NOT NULL,
+    lines     BIGINT  NOT NULL,
+    price_sum DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (store, name, date)
+);
 CREATE INDEX IF NOT EXISTS daily_tickets_by_date ON daily_tickets (date);
 CREATE INDEX IF NOT EXISTS daily_products_by_date ON daily_products (date);
+CREATE INDEX IF NOT EXISTS daily_names_by_date ON daily_names (date);
 """
 # Several workers may start at once: one creates the tables, the others wait for it.
 _SCHEMA_LOCK = 0x73686F70  # "shop"
@@ -73,23 +82,41 @@ SELECT id, store, date, total_price, catalog_version FROM staged_tickets ORDER B
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
-# The batch's roll-ups as arrays, one statement each: one round trip however many days.
-_ADD_DAYS = """
-INSERT INTO daily_tickets (store, date, tickets, total_sum)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::bigint[], %s::float8[]) AS d
-ORDER BY 1, 2
-ON CONFLICT (store, date) DO UPDATE SET
-    tickets = daily_tickets.tickets + excluded.tickets,
-    total_sum = daily_tickets.total_sum + excluded.total_sum
-"""
-_ADD_LINES = """
-INSERT INTO daily_products (store, date, category, lines, price_sum)
-SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::bigint[], %s::float8[]) AS l
-ORDER BY 1, 3, 2
-ON CONFLICT (store, category, date) DO UPDATE SET
-    lines = daily_products.lines + excluded.lines,
-    price_sum = daily_products.price_sum + excluded.price_sum
-"""
+
+
+def _adding(table: str, columns: dict[str, str], key: tuple[str, ...]) -> str:
+    """The statement adding a batch's roll-up rows to ``table`` (``columns``: name -> type).
+
+    The rows come as one array per column (``unnest``): one round trip however many days.
+    They are inserted in ``key`` order, the primary key's, so that racing writers lock
+    rows in one order and never deadlock. The columns not in ``key`` are sums.
+    """
+    names = list(columns)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+    order = ", ".join(str(names.index(column) + 1) for column in key)
+    sums = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in names if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({arrays}) AS batch"  # noqa: S608
+        f" ORDER BY {order} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sums}"
+    )
+
+
+_LINE_COLUMNS = {"lines": "bigint", "price_sum": "float8"}
+_ADD_DAYS = _adding(
+    "daily_tickets",
+    {"store": "text", "date": "date", "tickets": "bigint", "total_sum": "float8"},
+    ("store", "date"),
+)
+_ADD_LINES = _adding(
+    "daily_products",
+    {"store": "text", "date": "date", "category": "text", **_LINE_COLUMNS},
+    ("store", "category", "date"),
+)
+_ADD_NAMES = _adding(
+    "daily_names",
+    {"store": "text", "date": "date", "name": "text", **_LINE_COLUMNS},
+    ("store", "name", "date"),
+)
 _CONNECT_TIMEOUT_S = 5
 _STORED = STORED_PURCHASES.format(condition="= ANY(%s)")
 # SQLSTATE classes by what they mean for a batch; any other is about the database itself
@@ -147,6 +174,7 @@ class PostgresStore:
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 db.execute(_SCHEMA)
                 versions.migrate_postgres(db)
+                db.execute(NAMES_FROM_PRODUCTS)
         except psycopg.Error as exc:
             db.close()
             raise _problem(exc, "could not create the tables") from exc
@@ -188,6 +216,7 @@ class PostgresStore:
                     db.execute(_ADD_DAYS, _columns(daily.days))
                     db.execute(_ADD_LINES, _columns(daily.lines))
                     db.execute(versions.POSTGRES_ADD, _columns(daily.versions))
+                    db.execute(_ADD_NAMES, _columns(daily.names))
         except psycopg.Error as exc:
             raise _problem(exc, "did not store the batch") from exc
         return Added(len(fresh), conflicts)
@@ -233,9 +262,15 @@ class PostgresStore:
     def tally(self, filters: Filters) -> Tally:
         try:
             with self._reading() as db:
-                return read_tally(db, filters, mark="%s", iso_day="to_char(date, 'YYYY-MM-DD')")
+                tally = read_tally(db, filters, mark="%s", iso_day="to_char(date, 'YYYY-MM-DD')")
         except psycopg.errors.UndefinedTable:  # no tables yet: nothing stored
             return Tally()
+        try:
+            with self._reading() as db:
+                tally.names.update(read_names(db, filters, mark="%s"))
+        except psycopg.errors.UndefinedTable:  # written before daily_names: none yet
+            pass
+        return tally
 
     def tickets(self) -> Iterator[EnrichedTicket]:
         try:

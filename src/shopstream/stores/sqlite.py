@@ -9,12 +9,12 @@ from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 
-from shopstream.analytics import Filters, Tally
+from shopstream.analytics import Filters, Sum, Tally
 from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
 from shopstream.models import EnrichedTicket, Purchase, purchase
 from shopstream.stores import versions
 from shopstream.stores.base import Added
-from shopstream.stores.rollup import read_tally, rollup
+from shopstream.stores.rollup import NAMES_FROM_PRODUCTS, read_names, read_tally, rollup
 from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
 
 _SCHEMA = """
@@ -48,8 +48,17 @@ CREATE TABLE IF NOT EXISTS daily_products (
     price_sum REAL    NOT NULL,
     PRIMARY KEY (store, category, date)  -- in GROUP BY store, category order
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_names (
+    store     TEXT    NOT NULL,
+    date      TEXT    NOT NULL,
+    name      TEXT    NOT NULL,
+    lines     INTEGER NOT NULL,
+    price_sum REAL    NOT NULL,
+    PRIMARY KEY (store, name, date)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS daily_tickets_by_date ON daily_tickets (date);
 CREATE INDEX IF NOT EXISTS daily_products_by_date ON daily_products (date);
+CREATE INDEX IF NOT EXISTS daily_names_by_date ON daily_names (date);
 """
 _ADD_DAYS = """
 INSERT INTO daily_tickets (store, date, tickets, total_sum) VALUES (?, ?, ?, ?)
@@ -59,6 +68,11 @@ ON CONFLICT (store, date) DO UPDATE SET
 _ADD_LINES = """
 INSERT INTO daily_products (store, date, category, lines, price_sum) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (store, date, category) DO UPDATE SET
+    lines = lines + excluded.lines, price_sum = price_sum + excluded.price_sum
+"""
+_ADD_NAMES = """
+INSERT INTO daily_names (store, date, name, lines, price_sum) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (store, name, date) DO UPDATE SET
     lines = lines + excluded.lines, price_sum = price_sum + excluded.price_sum
 """
 # SQLite allows 32766 host parameters per statement; stay well below.
@@ -124,6 +138,9 @@ class SqliteStore:
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(_SCHEMA)
         versions.migrate_sqlite(db)
+        db.execute("BEGIN IMMEDIATE")  # another worker may be filling it too
+        db.execute(NAMES_FROM_PRODUCTS)
+        db.execute("COMMIT")
         self._db = db
 
     def add(self, tickets: Sequence[EnrichedTicket]) -> Added:
@@ -166,6 +183,7 @@ class SqliteStore:
         daily = rollup(fresh.values())
         db.executemany(_ADD_DAYS, daily.days)
         db.executemany(_ADD_LINES, daily.lines)
+        db.executemany(_ADD_NAMES, daily.names)
         db.executemany(versions.SQLITE_ADD, daily.versions)
         return Added(len(fresh), conflicts)
 
@@ -222,13 +240,19 @@ class SqliteStore:
         )
 
     def tally(self, filters: Filters) -> Tally:
-        return self._read(lambda db: read_tally(db, filters), Tally())
+        tally = self._read(lambda db: read_tally(db, filters), Tally())
+        no_names: dict[str, Sum] = {}
+        tally.names.update(self._read(lambda db: read_names(db, filters), no_names))
+        return tally
 
     def tickets(self) -> Iterator[EnrichedTicket]:
         if not self.path.exists():
             return
         try:
-            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+            # An export streamed over HTTP reads on from whichever thread the server gives
+            # it next; the connection is only ever used by this generator, one step at a time.
+            read_only = f"file:{self.path}?mode=ro"
+            with closing(sqlite3.connect(read_only, uri=True, check_same_thread=False)) as db:
                 yield from tickets(db.execute(STORED_TICKETS))
         except sqlite3.Error as exc:
             if not _no_tables(exc):
