@@ -33,8 +33,8 @@ OLD_LIST = {
 BREAD_FOR_BREAKFAST = {**OLD_LIST, "Bakery": "croissant, baguette, cake", "Breakfast": "bread"}
 SWEETS = {**OLD_LIST, "Bakery": "bread, croissant, baguette", "Sweets": "chocolate, cake"}
 
-# The hand-computed fixture (tests/analytics_data.py) under SWEETS: cake (3.3, Bakery) and
-# chocolate (2.7, Other) are Sweets now; 8 lines worth 9.8, four tickets, as before.
+# The hand-computed fixture (tests/analytics_data.py) under SWEETS: cake (3.3, Bakery, Antwerp) and
+# chocolate (2.7, Other, Brussels) are Sweets now; 8 lines worth 9.8, four tickets, as before.
 EXPECTED_SWEETS: dict[str, Any] = {
     **EXPECTED,
     "category_share": {
@@ -50,6 +50,11 @@ EXPECTED_SWEETS: dict[str, Any] = {
         "Drink": 2.7 / 9.8,
         "Sweets": 6.0 / 9.8,
         "Other": 0.0,
+    },
+    "category_share_by_store": {
+        "Antwerp": {"Fruit": 0.0, "Bakery": 0.0, "Drink": 0.0, "Sweets": 1.0, "Other": 0.0},
+        "Brussels": {"Fruit": 0.25, "Bakery": 0.25, "Drink": 0.25, "Sweets": 0.25, "Other": 0.0},
+        "Ghent": {"Fruit": 2 / 3, "Bakery": 0.0, "Drink": 1 / 3, "Sweets": 0.0, "Other": 0.0},
     },
 }
 
