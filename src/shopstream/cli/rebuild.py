@@ -12,6 +12,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -37,7 +38,9 @@ class _CountAndRate(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         total = f"{task.total:,.0f}" if task.total is not None else "?"
-        speed = task.finished_speed or task.speed
+        # Rich's estimate needs a few refreshes; until then (or in a log), the mean so far.
+        mean = task.completed / task.elapsed if task.elapsed else None
+        speed = task.finished_speed or task.speed or mean
         rate = f"{speed:,.0f}/s" if speed else "…/s"
         return Text(f"{task.completed:,.0f}/{total} tickets, {rate}")
 
@@ -52,6 +55,14 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+def _advance(bar: Progress, task: TaskID, count: int) -> None:
+    """``count`` more done; the total grows with it when the workers stored more meanwhile."""
+    bar.advance(task, count)
+    done = next(t for t in bar.tasks if t.id == task)
+    if done.total is not None and done.completed > done.total:
+        bar.update(task, total=done.completed)
 
 
 @app.command()
@@ -87,7 +98,7 @@ def rebuild(
                 catalog,
                 stopping,
                 on_total=lambda total: bar.update(task, total=total),
-                on_written=lambda count: bar.advance(task, count),
+                on_written=lambda count: _advance(bar, task, count),
             )
         except Interrupted:
             bar.stop()
@@ -120,7 +131,7 @@ def _into(
                 catalog,
                 stopping,
                 on_total=lambda total: bar.update(task, total=total),
-                on_written=lambda count: bar.advance(task, count),
+                on_written=lambda count: _advance(bar, task, count),
             )
         except Interrupted:
             bar.stop()
