@@ -56,6 +56,11 @@ def _stores(**stores: tuple[int, str, tuple[float, float, float, float]]) -> dic
     }
 
 
+def _under_the_bundled_list(tickets: int) -> dict[str, Any]:
+    """The list in force, and ``tickets`` categorised with it (none: no version counted)."""
+    return {"catalog": IN_FORCE, "catalog_versions": {VERSION: tickets} if tickets else {}}
+
+
 TICKETS: list[dict[str, Any]] = [
     _ticket("t1", "Brussels", "2020-01-01", ("Banana", 0.1), ("bread", 0.2)),
     _ticket("t2", "Brussels", "2020-01-02", ("WATER", 1.5), ("Chocolate", 2.7)),
@@ -101,8 +106,7 @@ EXPECTED: dict[str, Any] = {
         Brussels=(2, "4.50", (0.25, 0.25, 0.25, 0.25)),
         Ghent=(1, "2.00", (2 / 3, 0.0, 1 / 3, 0.0)),
     ),
-    "catalog": IN_FORCE,
-    "catalog_versions": {VERSION: 4},
+    **_under_the_bundled_list(4),
 }
 
 EXPECTED_BRUSSELS: dict[str, Any] = {
@@ -123,8 +127,7 @@ EXPECTED_BRUSSELS: dict[str, Any] = {
     "average_ticket_total_by_store": {"Brussels": 4.5 / 2},
     "revenue": Decimal("4.50"),
     **_stores(Brussels=(2, "4.50", (0.25, 0.25, 0.25, 0.25))),
-    "catalog": IN_FORCE,
-    "catalog_versions": {VERSION: 2},
+    **_under_the_bundled_list(2),
 }
 
 # 2020-01-02 only: tickets t2 and t3, five lines worth 6.2.
@@ -148,8 +151,7 @@ EXPECTED_JAN_2: dict[str, Any] = {
     **_stores(
         Brussels=(1, "4.20", (0.0, 0.0, 0.5, 0.5)), Ghent=(1, "2.00", (2 / 3, 0.0, 1 / 3, 0.0))
     ),
-    "catalog": IN_FORCE,
-    "catalog_versions": {VERSION: 2},
+    **_under_the_bundled_list(2),
 }
 
 EXPECTED_EMPTY: dict[str, Any] = {
@@ -167,8 +169,7 @@ EXPECTED_EMPTY: dict[str, Any] = {
     "revenue_by_store": {},
     "tickets_by_store": {},
     "category_share_by_store": {},
-    "catalog": IN_FORCE,
-    "catalog_versions": {},
+    **_under_the_bundled_list(0),
 }
 
 TICKETS_BY_DATE = {"2020-01-01": 1, "2020-01-02": 2, "2020-01-03": 1}

@@ -15,34 +15,13 @@ from shopstream.catalog import Catalog
 from shopstream.supervise import wait_for
 from testbed.pipeline import MakePipeline, Pipeline
 from tests.helpers import ticket
+from tests.plugins.stores import OLD_LIST
 
 pytestmark = pytest.mark.integration
 
 BUNDLED = Catalog.load()
-OLD_LIST = {
-    "Fruit": "an apple, banana, orange, pear, kiwi",
-    "Bakery": "bread, croissant, baguette, cake",
-    "Drink": "water, soda, beer, wine",
-}
 WITH_MILK = {**OLD_LIST, "Drink": "water, soda, beer, wine, milk"}
 MILK = [{"id": "m", "name": "Milk", "price": 1.2}, {"id": "b", "name": "Banana", "price": 0.5}]
-
-
-@pytest.fixture(params=["json", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "json":
-        return str(tmp_path / "database.json")
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shop.db'}"
-    url: str = request.getfixturevalue("postgres").new_database()
-    return url
-
-
-@pytest.fixture
-def categories(tmp_path: Path) -> Path:
-    path = tmp_path / "categories.json"
-    path.write_text(json.dumps(OLD_LIST))
-    return path
 
 
 def _running(make_pipeline: MakePipeline, store_url: str, categories: Path) -> Pipeline:
@@ -66,6 +45,16 @@ def _analytics(pipeline: Pipeline) -> dict[str, Any]:
     return figures
 
 
+def _milk_stored_under_the_old_list(
+    make_pipeline: MakePipeline, store_url: str, categories: Path, ticket_id: str
+) -> tuple[Pipeline, str]:
+    """A running pipeline that stored a ticket with milk as Other; the list's version."""
+    pipeline = _running(make_pipeline, store_url, categories)
+    old = Catalog.load(categories).version.hash
+    assert _stored_milk(pipeline, ticket_id) == ("Other", old)
+    return pipeline, old
+
+
 def _replace(path: Path, content: dict[str, str]) -> None:
     """Save as an editor does: a new file renamed over the old one."""
     new = path.with_name(f"{path.name}.new")
@@ -76,9 +65,7 @@ def _replace(path: Path, content: dict[str, str]) -> None:
 def test_a_list_changed_under_a_running_pipeline_is_used_for_new_tickets(
     make_pipeline: MakePipeline, store_url: str, categories: Path
 ) -> None:
-    pipeline = _running(make_pipeline, store_url, categories)
-    old = Catalog.load(categories).version.hash
-    assert _stored_milk(pipeline, "before") == ("Other", old)
+    pipeline, old = _milk_stored_under_the_old_list(make_pipeline, store_url, categories, "before")
 
     _replace(categories, WITH_MILK)
     new = Catalog.load(categories).version.hash
@@ -93,9 +80,7 @@ def test_a_list_changed_under_a_running_pipeline_is_used_for_new_tickets(
 def test_an_invalid_new_list_is_logged_once_and_the_old_one_kept(
     make_pipeline: MakePipeline, store_url: str, categories: Path
 ) -> None:
-    pipeline = _running(make_pipeline, store_url, categories)
-    old = Catalog.load(categories).version.hash
-    assert _stored_milk(pipeline, "first") == ("Other", old)
+    pipeline, old = _milk_stored_under_the_old_list(make_pipeline, store_url, categories, "first")
 
     categories.write_text('{"Fruit": "banana", "Drink": "milk, banana"}')  # banana twice
     refused = "was not reloaded, keeping version"

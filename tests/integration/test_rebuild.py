@@ -21,15 +21,11 @@ from testbed.pipeline import MakePipeline, Pipeline
 from tests.analytics_data import EXPECTED, TICKETS, approx_figures
 from tests.faults.harness import finish, let_some_through, load_on
 from tests.helpers import shopstream
+from tests.plugins.stores import OLD_LIST
 from tests.unit.storedata import enriched
 
 pytestmark = pytest.mark.integration
 
-OLD_LIST = {
-    "Fruit": "an apple, banana, orange, pear, kiwi",
-    "Bakery": "bread, croissant, baguette, cake",
-    "Drink": "water, soda, beer, wine",
-}
 BREAD_FOR_BREAKFAST = {**OLD_LIST, "Bakery": "croissant, baguette, cake", "Breakfast": "bread"}
 SWEETS = {**OLD_LIST, "Bakery": "bread, croissant, baguette", "Sweets": "chocolate, cake"}
 
@@ -59,23 +55,6 @@ EXPECTED_SWEETS: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["json", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "json":
-        return str(tmp_path / "database.json")
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shop.db'}"
-    url: str = request.getfixturevalue("postgres").new_database()
-    return url
-
-
-@pytest.fixture
-def categories(tmp_path: Path) -> Path:
-    path = tmp_path / "categories.json"
-    path.write_text(json.dumps(OLD_LIST))
-    return path
-
-
 def _running(
     make_pipeline: MakePipeline, store_url: str, categories: Path, workers: int = 1
 ) -> Pipeline:
@@ -89,6 +68,18 @@ def _running(
 def _analytics(pipeline: Pipeline) -> dict[str, Any]:
     figures: dict[str, Any] = httpx2.get(f"{pipeline.url}/analytics", timeout=30).json()
     return figures
+
+
+def _rebuild_started(pipeline: Pipeline) -> subprocess.Popen[str]:
+    """``shopstream rebuild`` running, its output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "shopstream", "rebuild"],
+        env=pipeline.env,
+        cwd=pipeline.workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _rebuild(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
@@ -165,14 +156,7 @@ def _rebuild_under_load(pipeline: Pipeline, categories: Path, workers: int) -> N
     under_old = _analytics(pipeline)["catalog_versions"][old]
     before = {t.id for t in pipeline.store.tickets()}
 
-    rebuild = subprocess.Popen(
-        [sys.executable, "-m", "shopstream", "rebuild"],
-        env=pipeline.env,
-        cwd=pipeline.workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    rebuild = _rebuild_started(pipeline)
     seen: list[int] = []  # tickets of the old list in each answer of /analytics meanwhile
     while rebuild.poll() is None:
         seen.append(_analytics(pipeline)["catalog_versions"].get(old, 0))
@@ -248,14 +232,7 @@ def test_an_interrupted_rebuild_leaves_the_store_intact(
     before = _state(store_url)
     categories.write_text(json.dumps(BREAD_FOR_BREAKFAST))
 
-    rebuild = subprocess.Popen(
-        [sys.executable, "-m", "shopstream", "rebuild"],
-        env=pipeline.env,
-        cwd=pipeline.workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    rebuild = _rebuild_started(pipeline)
     wait_for(lambda: _started(store_url), 120, "the rebuild to start writing")
     rebuild.send_signal(signum)
     out, err = rebuild.communicate(timeout=120)

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from shopstream.catalog import Catalog
+from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
 from shopstream.rebuild.changes import Changes
 from shopstream.rebuild.inplace import rebuild
-from shopstream.rebuild.writer import Interrupted
+from shopstream.rebuild.writer import Interrupted, Reporting
 from shopstream.stores import open_store
 from tests.helpers import settings_from
 from tests.unit.storedata import enriched
@@ -27,17 +28,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'shop.db'}"
 
 
-def _filled(store_url: str, count: int) -> None:
+def _prepared(store_url: str, tmp_path: Path, count: int) -> tuple[Settings, Catalog, Path]:
+    """``count`` tickets stored under the bundled list, and settings naming a new list."""
     store = open_store(store_url)
     store.open()
     store.add([enriched(f"t{i}") for i in range(count)])
     store.close()
-
-
-def _categories(tmp_path: Path, names: dict[str, str]) -> Path:
-    path = tmp_path / "categories.json"
-    path.write_text(json.dumps(names))
-    return path
+    categories = tmp_path / "categories.json"
+    categories.write_text(json.dumps(BREAD_FOR_BREAKFAST))
+    settings = settings_from(DATABASE_URL=store_url, CATEGORIES_FILE=str(categories))
+    return settings, Catalog.load(categories), categories
 
 
 def test_summary_names_each_move_with_its_lines_and_products() -> None:
@@ -58,12 +58,9 @@ def test_summary_names_each_move_with_its_lines_and_products() -> None:
 def test_a_rebuild_recategorises_every_ticket_and_keeps_the_ids(
     store_url: str, tmp_path: Path
 ) -> None:
-    _filled(store_url, 500)
-    categories = _categories(tmp_path, BREAD_FOR_BREAKFAST)
-    settings = settings_from(DATABASE_URL=store_url, CATEGORIES_FILE=str(categories))
-    catalog = Catalog.load(categories)
+    settings, catalog, _ = _prepared(store_url, tmp_path, 500)
     totals: list[int] = []
-    done = rebuild(settings, catalog, threading.Event(), on_total=totals.append)
+    done = rebuild(settings, catalog, threading.Event(), Reporting(total=totals.append))
     assert done.tickets == 500
     assert totals[0] == 500
     assert done.changes.summary() == ["Bakery → Breakfast: 500 lines (bread)"]
@@ -76,14 +73,12 @@ def test_a_rebuild_recategorises_every_ticket_and_keeps_the_ids(
 
 
 def test_an_interrupted_rebuild_changes_nothing(store_url: str, tmp_path: Path) -> None:
-    _filled(store_url, 300)
+    settings, catalog, _ = _prepared(store_url, tmp_path, 300)
     before = [(t.id, t.products[1].category) for t in open_store(store_url).tickets()]
-    categories = _categories(tmp_path, BREAD_FOR_BREAKFAST)
-    settings = settings_from(DATABASE_URL=store_url, CATEGORIES_FILE=str(categories))
     stopping = threading.Event()
     stopping.set()
     with pytest.raises(Interrupted):
-        rebuild(settings, Catalog.load(categories), stopping)
+        rebuild(settings, catalog, stopping)
     assert [(t.id, t.products[1].category) for t in open_store(store_url).tickets()] == before
     assert not list(tmp_path.glob("*.rebuild*"))
 
@@ -91,10 +86,7 @@ def test_an_interrupted_rebuild_changes_nothing(store_url: str, tmp_path: Path) 
 def test_a_list_changed_during_the_rebuild_is_not_switched_to(
     store_url: str, tmp_path: Path
 ) -> None:
-    _filled(store_url, 10)
-    categories = _categories(tmp_path, BREAD_FOR_BREAKFAST)
-    settings = settings_from(DATABASE_URL=store_url, CATEGORIES_FILE=str(categories))
-    catalog = Catalog.load(categories)
+    settings, catalog, categories = _prepared(store_url, tmp_path, 10)
     categories.write_text(json.dumps({"Fruit": "banana", "Morning": "bread"}))
     with pytest.raises(ConfigurationError, match="the category list changed"):
         rebuild(settings, catalog, threading.Event())

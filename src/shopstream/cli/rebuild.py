@@ -4,7 +4,8 @@ built from the ticket topic (``--into``)."""
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import (
@@ -25,12 +26,13 @@ from shopstream.cli.app import app, command_settings, console, errors
 from shopstream.config import Settings
 from shopstream.rebuild.inplace import rebuild as rebuild_in_place
 from shopstream.rebuild.replay import replay_into
-from shopstream.rebuild.writer import Interrupted
+from shopstream.rebuild.writer import Interrupted, Reporting
 from shopstream.secret_url import DatabaseUrl
 from shopstream.supervise import stop_on_signals
 from shopstream.terminal import shown
 
 INTERRUPTED = 130
+T = TypeVar("T")
 
 
 class _CountAndRate(ProgressColumn):
@@ -65,6 +67,23 @@ def _advance(bar: Progress, task: TaskID, count: int) -> None:
         bar.update(task, total=done.completed)
 
 
+def _shown_running(description: str, run: Callable[[Reporting], T], interrupted: str) -> T:
+    """``run`` under a progress bar; interrupted, ``interrupted`` says what was left, exit 130."""
+    with progress_bar() as bar:
+        task = bar.add_task(description, total=None)
+        try:
+            return run(
+                Reporting(
+                    total=lambda total: bar.update(task, total=total),
+                    done=lambda count: _advance(bar, task, count),
+                )
+            )
+        except Interrupted:
+            bar.stop()
+            errors.print(f"rebuild interrupted: {interrupted}")
+            raise typer.Exit(INTERRUPTED) from None
+
+
 @app.command()
 def rebuild(
     into: Annotated[
@@ -90,23 +109,11 @@ def rebuild(
         _into(settings, DatabaseUrl(into), catalog, stopping)
         return
     store = settings.store.database_url
-    with progress_bar() as bar:
-        task = bar.add_task("rebuilding", total=None)
-        try:
-            done = rebuild_in_place(
-                settings,
-                catalog,
-                stopping,
-                on_total=lambda total: bar.update(task, total=total),
-                on_written=lambda count: _advance(bar, task, count),
-            )
-        except Interrupted:
-            bar.stop()
-            errors.print(
-                f"rebuild interrupted: {store} was left as it was; run `shopstream rebuild` "
-                "again to start over"
-            )
-            raise typer.Exit(INTERRUPTED) from None
+    done = _shown_running(
+        "rebuilding",
+        lambda progress: rebuild_in_place(settings, catalog, stopping, progress),
+        f"{store} was left as it was; run `shopstream rebuild` again to start over",
+    )
     console.print(
         f"rebuilt {store} with category list {catalog.version.hash}: {done.tickets:,} tickets "
         f"in {done.seconds:.1f} s ({done.rate:,.0f} tickets/s), {done.meanwhile:,} of them "
@@ -122,24 +129,14 @@ def rebuild(
 def _into(
     settings: Settings, target: DatabaseUrl, catalog: Catalog, stopping: threading.Event
 ) -> None:
-    with progress_bar() as bar:
-        task = bar.add_task("replaying", total=None)
-        try:
-            done = replay_into(
-                settings,
-                target.get_secret_value(),
-                catalog,
-                stopping,
-                on_total=lambda total: bar.update(task, total=total),
-                on_written=lambda count: _advance(bar, task, count),
-            )
-        except Interrupted:
-            bar.stop()
-            errors.print(
-                f"rebuild interrupted: {target} holds what was built so far and is not "
-                "complete; run the same command again to resume"
-            )
-            raise typer.Exit(INTERRUPTED) from None
+    done = _shown_running(
+        "replaying",
+        lambda progress: replay_into(
+            settings, target.get_secret_value(), catalog, stopping, progress
+        ),
+        f"{target} holds what was built so far and is not complete; run the same command "
+        "again to resume",
+    )
     console.print(
         f"built {target} from the topic {settings.kafka.topic} up to the position of group "
         f"{settings.worker.group}: {done.messages:,} messages in {done.seconds:.1f} s "

@@ -10,19 +10,16 @@ live workers may have gone on meanwhile.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, Message
 from confluent_kafka import TopicPartition as Position
 
 from shopstream.config import Settings
 from shopstream.errors import BrokerError
 from shopstream.kafka.config import client_config, consumer_config
 from shopstream.kafka.consumer import BatchConsumer
-
-log = logging.getLogger(__name__)
 
 _TIMEOUT_S = 10.0
 
@@ -102,15 +99,6 @@ class HistoryReader(BatchConsumer):
         self._position = dict(start)
         self._reached: set[int] = set()
 
-    @property
-    def position(self) -> Offsets:
-        """Where the reading is: the next offset of each partition."""
-        return dict(self._position)
-
-    @property
-    def target(self) -> Offsets:
-        return dict(self._target)
-
     def subscribe(self) -> None:
         """Take every partition from its start (no group membership: no rebalancing)."""
         topic = self._settings.kafka.topic
@@ -163,14 +151,3 @@ class HistoryReader(BatchConsumer):
         self._member().resume([Position(topic, p) for p in moved])
         self._reached.difference_update(moved)
         return False
-
-    def close(self) -> None:
-        """Commit what was stored, then leave (an interrupted rebuild resumes from there)."""
-        if self._consumer is not None:
-            try:
-                self._consumer.commit(asynchronous=False)
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError._NO_OFFSET:
-                    log.warning("could not commit the rebuild's position: %s", exc)
-            self._consumer.close()
-            self._consumer = None

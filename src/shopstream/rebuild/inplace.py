@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from shopstream.catalog import Catalog
@@ -21,7 +20,7 @@ from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
 from shopstream.rebuild.changes import Changes
 from shopstream.rebuild.shadow import shadow_of
-from shopstream.rebuild.writer import BATCH, BatchWriter
+from shopstream.rebuild.writer import BATCH, UNHEARD, BatchWriter, Reporting
 from shopstream.stores import open_store
 
 log = logging.getLogger(__name__)
@@ -48,22 +47,21 @@ def rebuild(
     settings: Settings,
     catalog: Catalog,
     stopping: threading.Event,
-    on_total: Callable[[int], None] = lambda _: None,
-    on_written: Callable[[int], None] = lambda _: None,
+    reporting: Reporting = UNHEARD,
 ) -> Rebuilt:
     """Rebuild the store in force (``DATABASE_URL``) with ``catalog``, the list in force
     (``CATEGORIES_FILE``) when the rebuild starts.
 
-    ``on_total`` hears how many tickets there are to rebuild (again when more arrive),
-    ``on_written`` how many were just written. Raises ``Interrupted`` once ``stopping`` is
+    ``reporting`` hears how many tickets there are to rebuild (again when more arrive) and
+    how many were just written. Raises ``Interrupted`` once ``stopping`` is
     set, the live store untouched.
     """
     started = time.perf_counter()
     url = settings.store.database_url.get_secret_value()
     total = open_store(url).count()
-    on_total(total)
+    reporting.total(total)
     shadow = shadow_of(url)
-    writer = BatchWriter(shadow.store, Changes(catalog), stopping, on_written)
+    writer = BatchWriter(shadow.store, Changes(catalog), stopping, reporting)
     shadow.prepare()
     try:
         shadow.feed(writer.take)
@@ -73,7 +71,7 @@ def rebuild(
             before = writer.written
             shadow.feed(writer.take)
             writer.flush()
-            on_total(max(total, writer.written))
+            reporting.total(max(total, writer.written))
             if writer.written - before < BATCH:
                 break
         _check_unchanged(settings, catalog)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.rebuild.shadow import Convert, FileLock, beside
+from shopstream.rebuild.shadow import BesideFile, Convert
 from shopstream.stores import JsonFileStore
 from shopstream.stores.jsonfile import entry_ticket
 from shopstream.stores.jsonview import JsonView
@@ -30,12 +30,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
-class JsonShadow:
+class JsonShadow(BesideFile):
     def __init__(self, live: Path) -> None:
-        self.live = live
-        self.path = beside(live, "rebuilding")
+        super().__init__(live)
         self.store = JsonFileStore(self.path)
-        self._lock = FileLock(beside(live, "rebuild-lock"), live)
         self._identity = _identity(live)
         self._take: Callable[[EnrichedTicket], None] = lambda _: None
         self._view = JsonView(live, on_entry=lambda entry: self._take(entry_ticket(entry)))
@@ -77,6 +75,3 @@ class JsonShadow:
     def discard(self) -> None:
         self.store.close()
         self.path.unlink(missing_ok=True)
-
-    def release(self) -> None:
-        self._lock.release()

@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.rebuild.shadow import Convert
+from shopstream.rebuild.shadow import Convert, lost_tickets
 from shopstream.secret_url import mask
 from shopstream.stores.postgres import PostgresStore
 from shopstream.stores.sql import STORED_TICKETS, TICKETS_WHERE, tickets
@@ -84,10 +84,7 @@ class PostgresShadow:
             tail = convert(list(tickets(db.execute(_NOT_REBUILT))))
             self.store.add(tail)
             if _count(db, LIVE) != _count(db, SCHEMA):
-                raise StoreError(
-                    f"{mask(self.url)} lost tickets while it was being rebuilt (removed by "
-                    "hand?); it was left as it is"
-                )
+                raise lost_tickets(mask(self.url))
             db.execute(f"CREATE SCHEMA {REPLACED}")
             for table in replaced:
                 db.execute(f"ALTER TABLE {LIVE}.{table} SET SCHEMA {REPLACED}")

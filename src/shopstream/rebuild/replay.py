@@ -17,7 +17,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
 from shopstream.kafka.deadletters import Rejected
 from shopstream.kafka.history import HistoryReader, Offsets, committed, watermarks
-from shopstream.rebuild.writer import BATCH, Interrupted
+from shopstream.rebuild.writer import BATCH, UNHEARD, Interrupted, Reporting
 from shopstream.secret_url import mask
 from shopstream.stores import Store, open_store
 from shopstream.worker import Worker
@@ -81,8 +81,7 @@ def replay_into(
     target_url: str,
     catalog: Catalog,
     stopping: threading.Event,
-    on_total: Callable[[int], None] = lambda _: None,
-    on_written: Callable[[int], None] = lambda _: None,
+    reporting: Reporting = UNHEARD,
 ) -> Replayed:
     """Build the store ``target_url`` from the ticket topic, up to the live group's position."""
     started = time.perf_counter()
@@ -113,7 +112,7 @@ def replay_into(
 
     def live_position() -> Offsets:
         position = committed(settings, live_group)
-        on_total(sum(max(position.get(p, 0) - start[p], 0) for p in start))
+        reporting.total(sum(max(position.get(p, 0) - start[p], 0) for p in start))
         return position
 
     reader = HistoryReader(settings, group, start, live_position)
@@ -130,7 +129,7 @@ def replay_into(
             if batch:
                 worker.handle(batch)
                 read += len(batch)
-                on_written(len(batch))
+                reporting.done(len(batch))
     finally:
         reader.close()
         target.close()

@@ -102,3 +102,22 @@ class FileLock:
             self.path.unlink(missing_ok=True)
             self._file.close()
             self._file = None
+
+
+class BesideFile:
+    """What the file stores' shadows share: the file beside the live one, the rebuild's lock."""
+
+    def __init__(self, live: Path) -> None:
+        self.live = live
+        self.path = beside(live, "rebuilding")
+        self._lock = FileLock(beside(live, "rebuild-lock"), live)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def lost_tickets(store: str) -> StoreError:
+    """The live store holds fewer tickets than were rebuilt from it: nothing is switched."""
+    return StoreError(
+        f"{store} lost tickets while it was being rebuilt (removed by hand?); it was left as it is"
+    )

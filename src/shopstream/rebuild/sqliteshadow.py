@@ -14,9 +14,8 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
-from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.rebuild.shadow import Convert, FileLock, beside
+from shopstream.rebuild.shadow import BesideFile, Convert, lost_tickets
 from shopstream.stores import SqliteStore
 from shopstream.stores.sql import STORED_TICKETS, TICKETS_WHERE, tickets
 
@@ -27,12 +26,10 @@ _SWITCH_WAIT_MS = 120_000  # a worker's batch in progress finishes first
 _CHECKPOINT_WAIT_MS = 2_000
 
 
-class SqliteShadow:
+class SqliteShadow(BesideFile):
     def __init__(self, live: Path) -> None:
-        self.live = live
-        self.path = beside(live, "rebuilding")
+        super().__init__(live)
         self.store = SqliteStore(self.path)
-        self._lock = FileLock(beside(live, "rebuild-lock"), live)
         self._fed = False
 
     def prepare(self) -> None:
@@ -68,10 +65,7 @@ class SqliteShadow:
                 tail = convert(list(tickets(db.execute(_NOT_REBUILT))))
                 live = _count(db, "main")
                 if live != _count(db, "rebuilt") + len(tail):
-                    raise StoreError(
-                        f"{self.live} lost tickets while it was being rebuilt (removed by hand?); "
-                        "it was left as it is"
-                    )
+                    raise lost_tickets(str(self.live))
                 for table in _tables(db):
                     _copy(db, table)
                 SqliteStore.write_batch(db, tail)
@@ -91,9 +85,6 @@ class SqliteShadow:
     def discard(self) -> None:
         self.store.close()
         self._remove()
-
-    def release(self) -> None:
-        self._lock.release()
 
 
 def _count(db: sqlite3.Connection, schema: str) -> int:

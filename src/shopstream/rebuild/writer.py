@@ -15,6 +15,23 @@ BATCH = 20_000
 """tickets per write: ten times the worker's batches, for a tenth of the commits (fsyncs)"""
 
 
+def _unheard(_: int) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """Who hears how a rebuild goes (a progress bar): the total to do, again when it grows,
+    and each count just done."""
+
+    total: Callable[[int], None] = _unheard
+    done: Callable[[int], None] = _unheard
+
+
+UNHEARD = Reporting()
+"""nobody listening"""
+
+
 class Interrupted(ShopstreamError):
     """SIGINT or SIGTERM: the rebuild stopped between two batches."""
 
@@ -26,7 +43,7 @@ class BatchWriter:
     target: Store
     changes: Changes
     stopping: threading.Event
-    on_written: Callable[[int], None] = lambda _: None
+    reporting: Reporting = UNHEARD
     written: int = 0
     _batch: list[EnrichedTicket] = field(default_factory=list)
 
@@ -54,7 +71,7 @@ class BatchWriter:
         """``tickets`` re-categorised, and counted as written."""
         converted = self.changes.recategorised(tickets)
         self.written += len(tickets)
-        self.on_written(len(tickets))
+        self.reporting.done(len(tickets))
         return converted
 
     def check(self) -> None:
