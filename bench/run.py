@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import ceilings, drains, endtoend, firstrun, ingest
+from bench import ceilings, drains, endtoend, firstrun, ingest, rebuilds
 from bench.context import Bench
 from bench.figures import Figure, Ratio, source_commit, write_results
 from bench.stack import PEAK_RSS_MB, REPO
@@ -48,6 +48,7 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "request_budget": firstrun.request_budget,
     "end_to_end": endtoend.end_to_end,
     "a_million": drains.a_million,
+    "rebuilds": rebuilds.rebuilds,
     "memory": memory,
 }
 RATIOS = [
@@ -58,6 +59,7 @@ RATIOS = [
     Ratio("drain_sqlite", "sqlite_insert"),
     Ratio("stress_cold", "stress_warm", at_most=1.3, every_run=True, percent=False),
     Ratio("stress_warm", "stress_floor", at_most=1.5, percent=False),
+    *rebuilds.RATIOS,
 ]
 
 
