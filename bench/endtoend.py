@@ -32,7 +32,7 @@ class Sent:
     failures: int = 0
 
 
-async def _send_paced(url: str, prefix: str, rate: float, count: int) -> Sent:
+async def send_paced(url: str, prefix: str, rate: float, count: int) -> Sent:
     sent = Sent()
     connector = aiohttp.TCPConnector(limit=128)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -74,7 +74,7 @@ def post_to_stored(stack: Stack, rate: float, seconds: float) -> dict[str, float
     )
     assert watcher.stdout is not None
     watcher.stdout.readline()  # "ready"
-    sent = asyncio.run(_send_paced(stack.url, prefix, rate, count))
+    sent = asyncio.run(send_paced(stack.url, prefix, rate, count))
     stored_at = dict(line.split() for line in watcher.stdout.read().splitlines())
     watcher.wait()
     if sent.failures or len(stored_at) != count:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import ceilings, drains, endtoend, firstrun, ingest, metricscost
+from bench import ceilings, drains, endtoend, firstrun, ingest, metricscost, rebuilds
 from bench.context import Bench
 from bench.figures import Figure, Ratio, source_commit, write_results
 from bench.stack import PEAK_RSS_MB, REPO
@@ -49,6 +49,7 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "metrics_cost": metricscost.metrics_cost,
     "end_to_end": endtoend.end_to_end,
     "a_million": drains.a_million,
+    "rebuilds": rebuilds.rebuilds,
     "memory": memory,
 }
 RATIOS = [
@@ -63,6 +64,7 @@ RATIOS = [
     Ratio("metrics_on_in_process", "metrics_off_in_process", at_most=1.10),
     Ratio("stress_cold", "stress_warm", at_most=1.3, every_run=True, percent=False),
     Ratio("stress_warm", "stress_floor", at_most=1.5, percent=False),
+    *rebuilds.RATIOS,
 ]
 
 

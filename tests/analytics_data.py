@@ -15,7 +15,22 @@ from shopstream.catalog import Catalog
 from shopstream.enrich import enrich
 from shopstream.models import EnrichedTicket, Ticket
 
-CATEGORIES = Catalog.load().categories
+BUNDLED = Catalog.load()
+CATEGORIES = BUNDLED.categories
+VERSION = BUNDLED.version.hash
+
+
+class _ListInForce:
+    """Equal to the bundled list as figures show it (``catalog``), whenever it was loaded."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and other.get("hash") == VERSION and "loaded_at" in other
+
+    def __repr__(self) -> str:
+        return f"the bundled list {VERSION}"
+
+
+IN_FORCE = _ListInForce()
 
 
 def _ticket(ticket_id: str, store: str, day: str, *lines: tuple[str, float]) -> dict[str, Any]:
@@ -39,6 +54,11 @@ def _stores(**stores: tuple[int, str, tuple[float, float, float, float]]) -> dic
             for name, (_, _, shares) in stores.items()
         },
     }
+
+
+def _under_the_bundled_list(tickets: int) -> dict[str, Any]:
+    """The list in force, and ``tickets`` categorised with it (none: no version counted)."""
+    return {"catalog": IN_FORCE, "catalog_versions": {VERSION: tickets} if tickets else {}}
 
 
 TICKETS: list[dict[str, Any]] = [
@@ -86,6 +106,7 @@ EXPECTED: dict[str, Any] = {
         Brussels=(2, "4.50", (0.25, 0.25, 0.25, 0.25)),
         Ghent=(1, "2.00", (2 / 3, 0.0, 1 / 3, 0.0)),
     ),
+    **_under_the_bundled_list(4),
 }
 
 EXPECTED_BRUSSELS: dict[str, Any] = {
@@ -106,6 +127,7 @@ EXPECTED_BRUSSELS: dict[str, Any] = {
     "average_ticket_total_by_store": {"Brussels": 4.5 / 2},
     "revenue": Decimal("4.50"),
     **_stores(Brussels=(2, "4.50", (0.25, 0.25, 0.25, 0.25))),
+    **_under_the_bundled_list(2),
 }
 
 # 2020-01-02 only: tickets t2 and t3, five lines worth 6.2.
@@ -129,6 +151,7 @@ EXPECTED_JAN_2: dict[str, Any] = {
     **_stores(
         Brussels=(1, "4.20", (0.0, 0.0, 0.5, 0.5)), Ghent=(1, "2.00", (2 / 3, 0.0, 1 / 3, 0.0))
     ),
+    **_under_the_bundled_list(2),
 }
 
 EXPECTED_EMPTY: dict[str, Any] = {
@@ -146,6 +169,7 @@ EXPECTED_EMPTY: dict[str, Any] = {
     "revenue_by_store": {},
     "tickets_by_store": {},
     "category_share_by_store": {},
+    **_under_the_bundled_list(0),
 }
 
 TICKETS_BY_DATE = {"2020-01-01": 1, "2020-01-02": 2, "2020-01-03": 1}
@@ -192,7 +216,7 @@ def enriched_tickets(tickets: list[dict[str, Any]] = TICKETS) -> list[EnrichedTi
 def _approx(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)  # money: to the cent, exactly as the API writes it
-    if isinstance(value, int | str):
+    if isinstance(value, int | str | _ListInForce):
         return value
     if isinstance(value, dict):
         return {key: _approx(inner) for key, inner in value.items()}

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.plugins.kafka",
     "tests.plugins.pipelines",
     "tests.plugins.postgres",
+    "tests.plugins.stores",
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from shopstream.catalog import Catalog
 from shopstream.config import SECTIONS, Settings, env_name
 from shopstream.models import example_ticket
 
@@ -28,6 +29,7 @@ EXAMPLE_AFTER_PROCESSING: dict[str, Any] = {
         {"id": "123456789", "name": "Bread", "price": 1.5, "category": "Bakery"},
         {"id": "123456789", "name": "Water", "price": 1.5, "category": "Drink"},
     ],
+    "catalog_version": Catalog.load().version.hash,  # which list gave the categories
 }
 
 

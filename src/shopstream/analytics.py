@@ -20,6 +20,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, PlainSerializer
 
+from shopstream.catalog import CatalogVersion
+
 TOP_PRODUCTS = 10
 _CENT = Decimal("0.01")
 
@@ -81,6 +83,8 @@ class Tally:
     """(store, category) -> its product lines and the sum of their prices"""
     days: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     """ISO date -> tickets of that day"""
+    versions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """catalog version -> tickets categorised with it"""
     names: dict[str, Sum] = field(default_factory=lambda: defaultdict(Sum))
     """product name, as written on the tickets -> its product lines and their prices"""
 
@@ -88,6 +92,7 @@ class Tally:
         self.tickets.clear()
         self.products.clear()
         self.days.clear()
+        self.versions.clear()
         self.names.clear()
 
     def add_ticket(
@@ -134,6 +139,14 @@ class Analytics(BaseModel):
         description=f"The {TOP_PRODUCTS} product names with the most product lines (ties: "
         "the higher revenue, then the name in code-point order)"
     )
+    catalog: CatalogVersion | None = Field(
+        default=None, description="The category list in force: its hash and when it was loaded"
+    )
+    catalog_versions: dict[str, int] = Field(
+        default_factory=dict,
+        description="Tickets per version of the list they were categorised with; more than "
+        "one: the figures mix lists (`shopstream rebuild` applies the one in force)",
+    )
 
 
 class Timeline(BaseModel):
@@ -161,8 +174,11 @@ def _top_products(names: dict[str, Sum]) -> list[TopProduct]:
     ]
 
 
-def figures(tally: Tally, categories: Sequence[str]) -> Analytics:
-    """The figures of a tally; ``categories`` are listed even when none of them sold."""
+def figures(
+    tally: Tally, categories: Sequence[str], catalog: CatalogVersion | None = None
+) -> Analytics:
+    """The figures of a tally; ``categories`` are listed even when none of them sold, and
+    ``catalog`` is the list in force."""
     by_category: dict[str, Sum] = {name: Sum() for name in categories}
     by_store: dict[str, Sum] = {}
     store_categories: dict[str, dict[str, int]] = defaultdict(dict)
@@ -198,6 +214,8 @@ def figures(tally: Tally, categories: Sequence[str]) -> Analytics:
             for store, counts in sorted(store_categories.items())
         },
         top_products=_top_products(tally.names),
+        catalog=catalog,
+        catalog_versions=dict(sorted(tally.versions.items())),
     )
 
 

@@ -4,19 +4,29 @@ The list comes in her own format, a category mapped to a comma-separated sentenc
 product names (``{"Fruit": "an apple, banana, orange, pear, kiwi"}``). Names are matched
 ignoring case and surrounding whitespace, and a leading article is not part of a name:
 her "an apple" is the product "Apple".
+
+Each list has a version: a hash of what it says (which name goes to which category, and
+the categories), not of how the file is written, so that re-indenting it is no new list.
+The stores record it on every ticket, and the figures say which versions they count.
 """
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopstream.errors import ConfigurationError
 
 UNCATEGORISED = "Other"
+UNVERSIONED = "unversioned"
+"""the catalog version of a ticket stored before tickets recorded theirs"""
+_VERSION_DIGITS = 12
 _ARTICLES = ("a ", "an ", "the ")
 _SEEN_MAX = 100_000  # names remembered as sent; past it the memory starts again
 
@@ -28,6 +38,20 @@ def normalise(name: str) -> str:
         if key.startswith(article):
             return key.removeprefix(article)
     return key
+
+
+class CatalogVersion(BaseModel):
+    """Which list: its content hash, and when this process loaded it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hash: str = Field(description="Hash of what the list says (names and categories)")
+    loaded_at: datetime.datetime = Field(description="When this process loaded it (UTC)")
+
+
+def _content_hash(category_by_name: Mapping[str, str], categories: tuple[str, ...]) -> str:
+    canonical = orjson.dumps([list(categories), sorted(category_by_name.items())])
+    return hashlib.sha256(canonical).hexdigest()[:_VERSION_DIGITS]
 
 
 class Catalog:
@@ -45,7 +69,15 @@ class Catalog:
                         "keep it in one category"
                     )
         self.categories: tuple[str, ...] = (*names_by_category, UNCATEGORISED)
+        self.version = CatalogVersion(
+            hash=_content_hash(self._category_by_name, self.categories),
+            loaded_at=datetime.datetime.now(datetime.UTC),
+        )
         self._seen: dict[str, str] = {}  # product name as sent -> category
+
+    def current(self) -> Catalog:
+        """Itself: a list read once is its own source (``CatalogFile`` follows a file)."""
+        return self
 
     def category_of(self, product_name: str) -> str:
         # A chain sells a bounded set of names, so most lookups skip normalising.
@@ -81,8 +113,16 @@ class Catalog:
                 data = resources.files("shopstream").joinpath("categories.json").read_bytes()
             else:
                 data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the category list {path}: {exc}") from exc
+        return cls.parse(data, path)
+
+    @classmethod
+    def parse(cls, data: bytes, path: Path | None = None) -> Catalog:
+        """The list in ``data``, the content of ``path`` (named in errors)."""
+        try:
             raw = orjson.loads(data)
-        except (OSError, orjson.JSONDecodeError) as exc:
+        except orjson.JSONDecodeError as exc:
             raise ConfigurationError(f"cannot read the category list {path}: {exc}") from exc
         if not isinstance(raw, dict):
             raise ConfigurationError(

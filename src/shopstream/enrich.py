@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from shopstream.catalog import Catalog
-from shopstream.models import EnrichedProduct, EnrichedTicket, Ticket
+from shopstream.models import EnrichedProduct, EnrichedTicket, Product, Ticket
 
 
 def total_price(prices: list[float]) -> float:
@@ -31,10 +32,28 @@ def enrich(ticket: Ticket, catalog: Catalog) -> EnrichedTicket:
         store=ticket.store,
         date=ticket.date,
         total_price=total_price([p.price for p in ticket.products]),
-        products=[
-            EnrichedProduct(
-                id=p.id, name=p.name, price=p.price, category=catalog.category_of(p.name)
-            )
-            for p in ticket.products
-        ],
+        products=_categorised(ticket.products, catalog),
+        catalog_version=catalog.version.hash,
     )
+
+
+def recategorise(ticket: EnrichedTicket, catalog: Catalog) -> EnrichedTicket:
+    """A stored ticket as ``enrich`` makes it under ``catalog``: only its categories and their
+    version can differ (the rest was derived from what the till sent, which is kept)."""
+    return EnrichedTicket(
+        id=ticket.id,
+        store=ticket.store,
+        date=ticket.date,
+        total_price=ticket.total_price,
+        products=_categorised(ticket.products, catalog),
+        catalog_version=catalog.version.hash,
+    )
+
+
+def _categorised(
+    products: Iterable[Product | EnrichedProduct], catalog: Catalog
+) -> list[EnrichedProduct]:
+    return [
+        EnrichedProduct(id=p.id, name=p.name, price=p.price, category=catalog.category_of(p.name))
+        for p in products
+    ]

@@ -15,6 +15,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, GetPydanticSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError, core_schema
 
+from shopstream.catalog import UNVERSIONED
+
 MAX_PRODUCTS_PER_TICKET = 1000
 MAX_PRICE = 1_000_000
 MAX_TEXT_LENGTH = 200
@@ -149,7 +151,8 @@ class EnrichedProduct:
 
 @dataclass(slots=True)
 class EnrichedTicket:
-    """A ticket as stored: the input fields unchanged, plus ``total_price`` and categories.
+    """A ticket as stored: the input fields unchanged, plus ``total_price``, categories and
+    the version of the list that gave them.
 
     A plain dataclass, not a model: it is only ever built by ``enrich`` from a validated
     ``Ticket``, and building a pydantic model again cost the worker more than validating
@@ -162,6 +165,8 @@ class EnrichedTicket:
     date: datetime.date
     total_price: float
     products: list[EnrichedProduct]
+    catalog_version: str = UNVERSIONED
+    """the hash of the category list the products were categorised with"""
 
     def to_json(self) -> bytes:
         """The stored JSON: the exercise's "after processing" shape, fields in this order."""

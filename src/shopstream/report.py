@@ -36,8 +36,9 @@ def render(figures: Analytics, filters: Filters) -> RenderableType:
         f" · {figures.tickets:,} tickets, {figures.products:,} product lines, "
         f"{figures.stores} stores",
     )
+    lists = _lists(figures)
     if figures.tickets == 0:
-        return Group(heading, Text("No tickets stored yet.", style="yellow"))
+        return Group(heading, lists, Text("No tickets stored yet.", style="yellow"))
 
     averages = Table(title="Money", show_header=False)
     averages.add_column(style="bold")
@@ -77,4 +78,26 @@ def render(figures: Analytics, filters: Filters) -> RenderableType:
     for product in figures.top_products:
         products.add_row(shown(product.name), f"{product.lines:,}", money(product.revenue))
 
-    return Group(heading, averages, categories, stores, products)
+    return Group(heading, lists, averages, categories, stores, products)
+
+
+def _lists(figures: Analytics) -> Text:
+    """The category list in force, and the lists the tickets counted were categorised with
+    (a version is the store's data, shown as literal text)."""
+    line = Text("Category list ")
+    in_force = figures.catalog.hash if figures.catalog else ""
+    if figures.catalog is not None:
+        loaded = figures.catalog.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        line.append(f"{in_force} (loaded {loaded})", style="bold")
+    line.append("; tickets categorised with ")
+    for n, (version, tickets) in enumerate(figures.catalog_versions.items()):
+        line.append_text(Text.assemble(", " if n else "", shown(version), f" ({tickets:,})"))
+    if not figures.catalog_versions:
+        line.append("none yet")
+    if set(figures.catalog_versions) - {in_force}:
+        line.append(
+            "\nSome tickets were categorised with another list than the one in force: "
+            "`shopstream rebuild` applies it to every stored ticket.",
+            style="yellow",
+        )
+    return line

@@ -172,6 +172,20 @@ class Supervisor:
                 return code or 1
         return 0
 
+    def forward_hangups(self, *names: str) -> None:
+        """From now on, pass SIGHUP (read the category list again) on to the children ``names``.
+
+        Without it, SIGHUP would end this process and leave its children running.
+        """
+
+        def forward(*_: object) -> None:
+            for name in names:
+                child = self._children.get(name)
+                if child is not None and child.process.poll() is None:
+                    child.process.send_signal(signal.SIGHUP)
+
+        signal.signal(signal.SIGHUP, forward)
+
     def stop(self) -> None:
         """SIGTERM every child still running, then SIGKILL those that outlast the grace."""
         for child in self._children.values():

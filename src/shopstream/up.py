@@ -49,6 +49,7 @@ def run_pipeline(settings: Settings) -> int:
         env.setdefault("KAFKA_REPLICATION_FACTOR", str(broker.size))
     try:
         with Supervisor(env, json_lines=settings.log_format == "json") as children:
+            children.forward_hangups("worker")
             children.start("api", "api")
             children.start("worker", "worker")
             if broker and started_broker:
@@ -107,9 +108,11 @@ def run_workers(settings: Settings, count: int) -> int:
             with Supervisor(
                 env, json_lines=settings.log_format == "json", on_exit=forget_process
             ) as children:
-                for n in range(1, count + 1):
+                names = [f"w{n}" for n in range(1, count + 1)]
+                children.forward_hangups(*names)
+                for name in names:
                     # --processes 1: each is one worker, whatever WORKER_PROCESSES says.
-                    children.start(f"w{n}", "worker", "--processes", "1", restart=True)
+                    children.start(name, "worker", "--processes", "1", restart=True)
                 return children.watch(stopped)
         finally:
             server.close()

@@ -69,6 +69,12 @@ class Consumer(Protocol):
     def close(self) -> None: ...
 
 
+class CatalogSource(Protocol):
+    """The manager's list in force (a ``Catalog``, or a ``CatalogFile`` that follows its file)."""
+
+    def current(self) -> Catalog: ...
+
+
 class DeadLetterSink(Protocol):
     """Where rejected messages go (``kafka.deadletters.DeadLetters``)."""
 
@@ -134,7 +140,7 @@ class Worker:
         self,
         settings: Settings,
         store: Store,
-        catalog: Catalog,
+        catalog: CatalogSource,
         consumer: Consumer,
         dead_letters: DeadLetterSink,
         measure_lag: MeasureLag | None = None,
@@ -171,6 +177,8 @@ class Worker:
                 batch = self._consumer.next_batch(self._settings.worker.batch_size, _POLL_WAIT_S)
                 if batch:
                     self.handle(batch)
+                else:
+                    self._catalog.current()  # idle: a changed list is still taken (and logged)
                 self._progress.tick(self.stored, self.dead_lettered)
         finally:
             self._consumer.close()
@@ -198,10 +206,11 @@ class Worker:
         """Store a batch, dead-letter what cannot be stored, then mark it all for commit.
 
         If the store or the dead-letter topic is unavailable, nothing is marked: the batch
-        is read again after a back-off. Any other store error ends the worker.
+        is read again after a back-off. Any other store error ends the worker. The batch is
+        categorised with the list in force when it is parsed, a whole list, read whole.
         """
         self._metrics.batch_size.observe(len(batch))
-        parsed, rejected = parse(batch, self._catalog)
+        parsed, rejected = parse(batch, self._catalog.current())
         try:
             added, refused = self._store_copies(parsed)
             letters = [*rejected, *refused]

@@ -9,11 +9,15 @@ import csv
 import datetime
 import io
 import json
+import re
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,6 +27,7 @@ from shopstream.config import Settings, StoreSettings
 from shopstream.errors import TicketRefused
 from shopstream.stores import Added, Store, open_store
 from tests.analytics_data import (
+    BUNDLED,
     CATEGORIES,
     EXPECTED,
     EXPECTED_BRUSSELS,
@@ -46,8 +51,9 @@ FEB_1 = datetime.date(2020, 2, 1)
 
 
 def _figures(store: Store, filters: Filters | None = None) -> dict[str, Any]:
-    """The figures as the API writes them (money as JSON numbers)."""
-    return figures(store.tally(filters or Filters()), CATEGORIES).model_dump(mode="json")
+    """The figures as the API writes them (money as JSON numbers), under the bundled list."""
+    tally = store.tally(filters or Filters())
+    return figures(tally, CATEGORIES, BUNDLED.version).model_dump(mode="json")
 
 
 def assert_a_refusal_keeps_nothing(store_url: str, refuse_poison: Callable[[str], None]) -> None:
@@ -60,6 +66,24 @@ def assert_a_refusal_keeps_nothing(store_url: str, refuse_poison: Callable[[str]
         store.add([enriched("1"), enriched("2", store="Poison")])
     assert store.add([enriched("1")]).new == 1
     store.close()
+
+
+def forget_versions(store_url: str) -> None:
+    """Make the store as shopstream left it before tickets recorded their list's version."""
+    if store_url.endswith(".json"):
+        path = Path(store_url)
+        path.write_text(re.sub(r',"catalog_version":"[^"]*"', "", path.read_text()))
+        return
+    drop = ["ALTER TABLE tickets DROP COLUMN catalog_version", "DROP TABLE daily_versions"]
+    if store_url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(store_url.removeprefix("sqlite:///"))) as db:
+            for statement in drop:
+                db.execute(statement)
+            db.commit()
+        return
+    with psycopg.connect(store_url) as db:
+        for statement in drop:
+            db.execute(statement)
 
 
 def assert_a_store_from_before_top_products_gets_them(
@@ -176,6 +200,41 @@ class StoreContract(StoreFixtures):
         assert set(tally.tickets) == {"Brussels"}
         assert tally.tickets["Brussels"].count == 3
         assert tally.products["Brussels", "Fruit"].amount == 4.5
+
+    def test_each_ticket_keeps_the_version_of_the_list_it_was_categorised_with(
+        self, store: Store
+    ) -> None:
+        old, new, ghent = enriched("1"), enriched("2"), enriched("3", store="Ghent")
+        old.catalog_version, new.catalog_version, ghent.catalog_version = "aaa", "bbb", "bbb"
+        store.add([old, new])
+        store.add([ghent])
+        assert store.tally(Filters()).versions == {"aaa": 1, "bbb": 2}
+        assert store.tally(Filters(store="Ghent")).versions == {"bbb": 1}
+        assert store.tally(Filters(date_from=JAN_2)).versions == {}
+        assert {t.id: t.catalog_version for t in store.tickets()} == {
+            "1": "aaa",
+            "2": "bbb",
+            "3": "bbb",
+        }
+
+    def test_a_store_made_before_versions_counts_its_tickets_as_unversioned(
+        self, store: Store, store_url: str
+    ) -> None:
+        before = [enriched("1"), enriched("2", store="Ghent")]
+        for ticket in before:
+            ticket.catalog_version = "aaa"  # forgotten below
+        store.add(before)
+        store.close()
+        forget_versions(store_url)
+        again = open_store(store_url)
+        again.open()  # what a worker of this version does first
+        later = enriched("3")
+        later.catalog_version = "bbb"
+        again.add([later])
+        assert again.tally(Filters()).versions == {"unversioned": 2, "bbb": 1}
+        assert again.tally(Filters(store="Ghent")).versions == {"unversioned": 1}
+        assert sorted(t.catalog_version for t in again.tickets()) == ["bbb", *["unversioned"] * 2]
+        again.close()
 
     def test_the_same_purchase_categorised_otherwise_is_no_conflict(self, store: Store) -> None:
         """Categories follow the manager's list, which may change between two deliveries."""

@@ -156,6 +156,13 @@ def test_the_dashboard_fills_live_and_shows_what_the_api_says(
     assert_example_figures(said)
     assert page.locator("#kpi-average-product-price").inner_text() == "1.50"
     assert page.locator("#kpi-revenue").inner_text() == "4,500.00"
+    # The list in force, and the one list every ticket was categorised with.
+    figures = httpx2.get(f"{pipeline.url}/analytics", timeout=10).json()
+    version = figures["catalog"]["hash"]
+    assert figures["catalog_versions"] == {version: 1000}
+    assert page.locator("#catalog-version").inner_text() == version
+    assert page.locator("#catalog-versions").inner_text() == f"{version} (1,000)"
+    assert page.locator("#catalog").get_attribute("data-mixed") == "false"
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)

@@ -18,13 +18,14 @@ from testbed.ports import free_port
 from tests.helpers import SASL_PASSWORD, SASL_USER
 
 
-def new_broker(state_dir: Path) -> LocalBroker:
+def new_broker(state_dir: Path, *extra_config: str) -> LocalBroker:
     return LocalBroker(
         state_dir=state_dir,
         port=free_port(),
         controller_port=free_port(),
         libs_dir=LIBS,
         heap="512m",
+        extra_config=extra_config,
     )
 
 
@@ -58,6 +59,18 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBrok
 def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     """A broker of the test's own, for tests that stop or kill it."""
     broker = new_broker(tmp_path_factory.mktemp("own-kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def forgetful_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker of the test's own that applies the topics' retention every half second
+    (Kafka's default: every five minutes), to see history deleted while a test waits."""
+    broker = new_broker(
+        tmp_path_factory.mktemp("forgetful-kafka"), "log.retention.check.interval.ms=500"
+    )
     broker.start()
     yield broker
     broker.stop()

@@ -73,3 +73,13 @@ def test_a_malformed_list_says_so(tmp_path: Path, content: str) -> None:
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot read"):
         Catalog.load(tmp_path / "nope.json")
+
+
+def test_a_lists_version_is_what_it_says_not_how_it_is_written() -> None:
+    one = Catalog.from_manager_list({"Fruit": "apple, banana", "Drink": "water"})
+    same = Catalog.from_manager_list({"Fruit": " Banana,an APPLE ", "Drink": ["Water"]})
+    other = Catalog.from_manager_list({"Fruit": "apple, banana", "Drink": "water, milk"})
+    renamed = Catalog.from_manager_list({"Fruit": "apple, banana", "Drinks": "water"})
+    assert one.version.hash == same.version.hash
+    assert len({one.version.hash, other.version.hash, renamed.version.hash}) == 3
+    assert len(one.version.hash) == 12

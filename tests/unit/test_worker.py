@@ -243,3 +243,27 @@ def test_run_subscribes_handles_until_stopped_then_closes(
     assert consumer.subscribed
     assert consumer.closed
     assert sorted(store.kept) == ["t0", "t1"]
+
+
+class _ChangingList:
+    """A list source whose list the test replaces, as CatalogFile does when the file changes."""
+
+    def __init__(self) -> None:
+        self.catalog = CATALOG
+
+    def current(self) -> Catalog:
+        return self.catalog
+
+
+def test_each_batch_is_categorised_with_the_list_in_force(
+    store: MemoryStore, consumer: FakeConsumer, letters: FakeDeadLetters
+) -> None:
+    source = _ChangingList()
+    worker = Worker(Settings(), store, source, consumer, letters)
+    milk = [{"id": "1", "name": "Milk", "price": 1.0}]
+    worker.handle([_ticket_message(0, products=milk)])
+    source.catalog = Catalog.from_manager_list({"Drink": "milk"})
+    worker.handle([_ticket_message(1, products=milk)])
+    assert [store.kept[t].products[0].category for t in ("t0", "t1")] == ["Other", "Drink"]
+    versions = [store.kept[t].catalog_version for t in ("t0", "t1")]
+    assert versions == [CATALOG.version.hash, source.catalog.version.hash]

@@ -53,8 +53,9 @@ QueryDep = Annotated[AnalyticsQuery, Query()]
 
 @router.get("/analytics", summary="The manager's figures")
 def get_analytics(query: QueryDep, store: StoreDep, catalog: CatalogDep) -> Analytics:
-    """Category shares, average product price and average ticket total, overall and per store."""
-    return figures(store.tally(query.filters()), catalog.categories)
+    """Category shares, average product price and average ticket total, overall and per store;
+    the category list in force, and the lists the tickets counted were categorised with."""
+    return figures(store.tally(query.filters()), catalog.categories, catalog.version)
 
 
 @router.get("/analytics/timeline", summary="Tickets per day")

@@ -19,7 +19,7 @@ from shopstream.api import analytics, body, export, health, home, metrics, pages
 from shopstream.api.headers import SecurityHeaders
 from shopstream.api.schema import document_models
 from shopstream.api.security import read_access, write_access
-from shopstream.catalog import Catalog
+from shopstream.catalogfile import CatalogFile
 from shopstream.config import Settings, load_settings
 from shopstream.errors import (
     BackpressureError,
@@ -81,7 +81,7 @@ def create_app(settings: Settings, publisher: Publisher | None = None) -> FastAP
     )
     app.state.settings = settings
     app.state.store = open_store(settings.store.database_url.get_secret_value())
-    app.state.catalog = Catalog.load(settings.store.categories_file)
+    app.state.catalog = CatalogFile(settings.store.categories_file)  # followed as it changes
     app.state.metrics = ApiMetrics(own_registry()) if settings.api.metrics else None
     # Declared only when keys are configured, so the OpenAPI schema says what is enforced.
     writes = [Depends(write_access)] if settings.api.keys else []

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shopstream.catalog import Catalog
+from shopstream.catalogfile import CatalogFile
 from shopstream.config import Settings
 from shopstream.kafka.producer import Publisher
 from shopstream.stores import Store
@@ -31,8 +32,10 @@ async def _store(request: Request) -> Store:
 
 
 async def _catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
+    """The list in force: ``CATEGORIES_FILE`` as it is now (a look at the file, and a read
+    only when it changed)."""
+    categories: CatalogFile = request.app.state.catalog
+    return categories.current()
 
 
 def ingest_state(request: Request) -> tuple[Publisher, Settings]:

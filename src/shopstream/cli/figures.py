@@ -102,7 +102,8 @@ def report(
     settings = command_settings()
     filters = _filters(store, date_from, date_to)
     tally = open_store(settings.store.database_url.get_secret_value()).tally(filters)
-    result = figures(tally, Catalog.load(settings.store.categories_file).categories)
+    catalog = Catalog.load(settings.store.categories_file)
+    result = figures(tally, catalog.categories, catalog.version)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:

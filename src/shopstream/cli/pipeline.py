@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from shopstream.catalog import Catalog
+from shopstream.catalogfile import CatalogFile
 from shopstream.cli.app import app, command_settings, errors
 from shopstream.kafka.config import check_security
 from shopstream.kafka.consumer import BatchConsumer
@@ -65,9 +65,10 @@ def worker(
 ) -> None:
     """Run a worker: consume, enrich, store, commit. SIGTERM or Ctrl-C stops it cleanly.
 
-    With several processes, they share the topic's partitions in one consumer group (as
-    the same number of separate `shopstream worker` commands would, on any machines); one
-    that crashes is started again.
+    A changed CATEGORIES_FILE is read between batches; SIGHUP makes it read the file again
+    whatever it looks like. With several processes, they share the topic's partitions in
+    one consumer group (as the same number of separate `shopstream worker` commands would,
+    on any machines); one that crashes is started again.
     """
     settings = command_settings()
     count = processes or settings.worker.processes
@@ -79,6 +80,7 @@ def worker(
             )
             raise typer.Exit(2)
         raise typer.Exit(run_workers(settings, count))
+    categories = CatalogFile(settings.store.categories_file)
     lag = GroupLag(settings)
     registry = own_registry()  # None under `worker --processes N`: its supervisor serves
     metrics = WorkerMetrics(registry)
@@ -86,7 +88,7 @@ def worker(
     the_worker = Worker(
         settings,
         open_store(settings.store.database_url.get_secret_value()),
-        Catalog.load(settings.store.categories_file),
+        categories,
         BatchConsumer(settings),
         DeadLetters(settings),
         lag,
@@ -94,6 +96,7 @@ def worker(
     )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: the_worker.stop())
+    signal.signal(signal.SIGHUP, lambda *_: categories.reload())
     try:
         the_worker.run()
     finally:

@@ -95,6 +95,8 @@ class LocalBroker:
     cluster_id: str | None = None
     tls: TlsListener | None = None
     tls_dir: Path | None = None
+    extra_config: tuple[str, ...] = ()
+    """more ``server.properties`` lines (``log.retention.check.interval.ms=500``)"""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -173,6 +175,7 @@ class LocalBroker:
             tls=self.tls,
             keystore=self.tls_files.broker_keystore if tls else None,
             truststore=self.tls_files.ca_cert if tls else None,
+            extra=self.extra_config,
         )
 
     def _write_config(self) -> Path:

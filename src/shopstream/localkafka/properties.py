@@ -80,6 +80,8 @@ class NodeProperties:
     tls: TlsListener | None = None
     keystore: Path | None = None
     truststore: Path | None = None
+    extra: tuple[str, ...] = ()
+    """more lines, written last (``log.retention.check.interval.ms=500``)"""
 
     def client_listeners(self) -> list[tuple[str, int]]:
         """(listener name, which is also its protocol; port) of every client port."""
@@ -118,6 +120,7 @@ class NodeProperties:
                 "group.initial.rebalance.delay.ms=0",
                 # Topics are created by shopstream with the partitions it is configured for.
                 "auto.create.topics.enable=false",
+                *self.extra,
                 "",
             ]
         )

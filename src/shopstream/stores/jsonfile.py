@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from shopstream.analytics import Filters, Tally
+from shopstream.catalog import UNVERSIONED
 from shopstream.errors import StoreError, StoreUnavailable
 from shopstream.models import EnrichedProduct, EnrichedTicket, Purchase, purchase
 from shopstream.stores.base import Added
@@ -60,6 +61,7 @@ def entry_ticket(entry: Entry) -> EnrichedTicket:
             EnrichedProduct(id=p["id"], name=p["name"], price=p["price"], category=p["category"])
             for p in entry["products"]
         ],
+        catalog_version=entry.get("catalog_version", UNVERSIONED),
     )
 
 

@@ -51,9 +51,14 @@ def _stored_entry_schema() -> core_schema.CoreSchema:
         ]
     )
 
-    def fields(**schemas: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    def fields(
+        optional: tuple[str, ...] = (), **schemas: core_schema.CoreSchema
+    ) -> core_schema.CoreSchema:
         return core_schema.typed_dict_schema(
-            {name: core_schema.typed_dict_field(schema) for name, schema in schemas.items()},
+            {
+                name: core_schema.typed_dict_field(schema, required=name not in optional)
+                for name, schema in schemas.items()
+            },
             extra_behavior="ignore",
         )
 
@@ -64,6 +69,8 @@ def _stored_entry_schema() -> core_schema.CoreSchema:
         date=core_schema.str_schema(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", strict=True),
         total_price=number,
         products=core_schema.list_schema(product),
+        catalog_version=text,  # not on tickets stored before versions were recorded
+        optional=("catalog_version",),
     )
 
 

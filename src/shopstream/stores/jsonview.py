@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from shopstream.analytics import Filters, Sum, Tally
+from shopstream.catalog import UNVERSIONED
 from shopstream.errors import StoreError
 from shopstream.stores.idindex import IdIndex
 from shopstream.stores.jsonlines import (
@@ -48,6 +49,8 @@ class DailySums:
     """store -> ISO day -> its tickets and the sum of their totals"""
     lines: dict[str, dict[tuple[str, str], Sum]] = field(default_factory=dict)
     """store -> (ISO day, category) -> its product lines and the sum of their prices"""
+    versions: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    """store -> (ISO day, catalog version) -> its tickets"""
     names: dict[str, dict[tuple[str, str], Sum]] = field(default_factory=dict)
     """store -> (ISO day, product name) -> its product lines and the sum of their prices"""
 
@@ -57,12 +60,14 @@ class DailySums:
         if days is None:
             days = self.tickets[store] = defaultdict(Sum)
             self.lines[store] = defaultdict(Sum)
+            self.versions[store] = defaultdict(int)
             self.names[store] = defaultdict(Sum)
         days[day].add(1, entry["total_price"])
         by_category, by_name = self.lines[store], self.names[store]
         for product in entry["products"]:
             by_category[day, product["category"]].add(1, product["price"])
             by_name[day, product["name"]].add(1, product["price"])
+        self.versions[store][day, entry.get("catalog_version", UNVERSIONED)] += 1
 
     def tally(self, filters: Filters) -> Tally:
         tally = Tally()
@@ -75,6 +80,9 @@ class DailySums:
             for (day, category), products in self.lines.get(store, {}).items():
                 if filters.admits(store, day):
                     tally.products[store, category].add(products.count, products.amount)
+            for (day, version), count in self.versions.get(store, {}).items():
+                if filters.admits(store, day):
+                    tally.versions[version] += count
             for (day, name), products in self.names.get(store, {}).items():
                 if filters.admits(store, day):
                     tally.names[name].add(products.count, products.amount)

@@ -21,6 +21,7 @@ from shopstream.analytics import Filters, Tally
 from shopstream.errors import ConfigurationError, StoreError, StoreUnavailable, TicketRefused
 from shopstream.models import EnrichedTicket, purchase
 from shopstream.secret_url import mask, scrub
+from shopstream.stores import versions
 from shopstream.stores.base import Added
 from shopstream.stores.rollup import NAMES_FROM_PRODUCTS, read_names, read_tally, rollup
 from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
@@ -72,12 +73,12 @@ CREATE INDEX IF NOT EXISTS daily_names_by_date ON daily_names (date);
 _SCHEMA_LOCK = 0x73686F70  # "shop"
 _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS staged_tickets (
-    id TEXT, store TEXT, date DATE, total_price DOUBLE PRECISION
+    id TEXT, store TEXT, date DATE, total_price DOUBLE PRECISION, catalog_version TEXT
 ) ON COMMIT DELETE ROWS
 """
 _INSERT_NEW = """
-INSERT INTO tickets (id, store, date, total_price)
-SELECT id, store, date, total_price FROM staged_tickets ORDER BY id
+INSERT INTO tickets (id, store, date, total_price, catalog_version)
+SELECT id, store, date, total_price, catalog_version FROM staged_tickets ORDER BY id
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
@@ -190,6 +191,7 @@ class PostgresStore:
             with db.transaction():
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 db.execute(_SCHEMA)
+                versions.migrate_postgres(db)
                 db.execute(NAMES_FROM_PRODUCTS)
         except psycopg.Error as exc:
             db.close()
@@ -214,10 +216,10 @@ class PostgresStore:
             with db.transaction():
                 db.execute(_STAGE)
                 with db.cursor().copy(
-                    "COPY staged_tickets (id, store, date, total_price) FROM STDIN"
+                    "COPY staged_tickets (id, store, date, total_price, catalog_version) FROM STDIN"
                 ) as copy:
                     for t in batch.values():
-                        copy.write_row((t.id, t.store, t.date, t.total_price))
+                        copy.write_row((t.id, t.store, t.date, t.total_price, t.catalog_version))
                 inserted = {row[0] for row in db.execute(_INSERT_NEW)}
                 fresh = [t for t in batch.values() if t.id in inserted]
                 conflicts = self._conflicts(db, [t for t in batch.values() if t.id not in inserted])
@@ -231,6 +233,7 @@ class PostgresStore:
                 if daily.days:
                     db.execute(_ADD_DAYS, _columns(daily.days))
                     db.execute(_ADD_LINES, _columns(daily.lines))
+                    db.execute(versions.POSTGRES_ADD, _columns(daily.versions))
                     db.execute(_ADD_NAMES, _columns(daily.names))
         except psycopg.Error as exc:
             raise _problem(exc, "did not store the batch") from exc

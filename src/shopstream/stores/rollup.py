@@ -1,10 +1,10 @@
 """Daily roll-ups the SQL stores keep beside the raw rows, for analytics in milliseconds.
 
-A batch's new tickets are summed per (store, day), per (store, day, category) and per
-(store, day, product name) and added to three small tables in the same transaction as
-the rows themselves, so the figures stay exact and idempotent: a ticket is rolled up
-exactly when it is inserted. Analytics then reads a few rows per store and day instead
-of every product line.
+A batch's new tickets are summed per (store, day), per (store, day, category), per
+(store, day, product name) and per (store, day, catalog version) and added to four small
+tables in the same transaction as the rows themselves, so the figures stay exact and
+idempotent: a ticket is rolled up exactly when it is inserted. Analytics then reads a few
+rows per store and day instead of every product line.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ LineRow = tuple[str, str, str, int, float]
 """store, ISO date, category, product lines, sum of their prices"""
 NameRow = tuple[str, str, str, int, float]
 """store, ISO date, product name, product lines, sum of their prices"""
+VersionRow = tuple[str, str, str, int]
+"""store, ISO date, catalog version, tickets"""
 
 
 @dataclass(frozen=True)
@@ -31,15 +33,18 @@ class Rollup:
     days: list[DayRow]
     lines: list[LineRow]
     names: list[NameRow]
+    versions: list[VersionRow]
 
 
 def rollup(tickets: Iterable[EnrichedTicket]) -> Rollup:
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
     prices: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     by_name: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    versions: dict[tuple[str, str, str], int] = defaultdict(int)
     for ticket in tickets:
         day = ticket.date.isoformat()
         totals[ticket.store, day].append(ticket.total_price)
+        versions[ticket.store, day, ticket.catalog_version] += 1
         for product in ticket.products:
             prices[ticket.store, day, product.category].append(product.price)
             by_name[ticket.store, day, product.name].append(product.price)
@@ -47,6 +52,7 @@ def rollup(tickets: Iterable[EnrichedTicket]) -> Rollup:
         days=[(s, d, len(v), math.fsum(v)) for (s, d), v in totals.items()],
         lines=[(s, d, c, len(v), math.fsum(v)) for (s, d, c), v in prices.items()],
         names=[(s, d, n, len(v), math.fsum(v)) for (s, d, n), v in by_name.items()],
+        versions=[(s, d, v, n) for (s, d, v), n in versions.items()],
     )
 
 
@@ -103,7 +109,12 @@ def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date"
         db, "store, category, sum(lines), sum(price_sum)", "daily_products", "store, category",
         filters, mark,
     )  # fmt: skip
+    versions = _summed(
+        db, "catalog_version, sum(tickets)", "daily_versions", "catalog_version", filters, mark
+    )
     tally = Tally()
+    for version, count in versions:
+        tally.versions[version] += int(count)
     for store, count, total_sum in stores:
         tally.tickets[store].add(int(count), float(total_sum))
     for day, count in days:

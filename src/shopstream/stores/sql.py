@@ -39,27 +39,32 @@ def purchases(rows: Iterable[Row]) -> dict[str, Purchase]:
     }
 
 
-STORED_TICKETS = """
-SELECT t.id, t.store, t.date, t.total_price, p.product_id, p.name, p.price, p.category
+TICKETS_WHERE = """
+SELECT t.id, t.store, t.date, t.total_price, t.catalog_version,
+       p.product_id, p.name, p.price, p.category
 FROM tickets t LEFT JOIN products p ON p.ticket_id = t.id
+{where}
 ORDER BY t.id, p.line
 """
+"""the stored tickets, read whole, that a ``WHERE`` clause on ``t`` (the ticket) admits"""
+STORED_TICKETS = TICKETS_WHERE.format(where="")
 
 TicketRow = tuple[
-    str, str, str | datetime.date, float, str | None, str | None, float | None, str | None
+    str, str, str | datetime.date, float, str, str | None, str | None, float | None, str | None
 ]
-"""ticket id, store, date, total, then product id, name, price, category (None: no lines)"""
+"""ticket id, store, date, total, catalog version, then product id, name, price, category
+(None: no lines)"""
 
 
 def tickets(rows: Iterable[TicketRow]) -> Iterator[EnrichedTicket]:
     """The tickets of ``rows`` (ordered by ticket id, then line), one at a time."""
     current: EnrichedTicket | None = None
-    for ticket_id, store, date, total, product_id, name, price, category in rows:
+    for ticket_id, store, date, total, version, product_id, name, price, category in rows:
         if current is None or current.id != ticket_id:
             if current is not None:
                 yield current
             day = date if isinstance(date, datetime.date) else datetime.date.fromisoformat(date)
-            current = EnrichedTicket(ticket_id, store, day, total, [])
+            current = EnrichedTicket(ticket_id, store, day, total, [], version)
         if product_id is not None and name is not None and price is not None:
             current.products.append(EnrichedProduct(product_id, name, price, category or ""))
     if current is not None:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from shopstream.analytics import Filters, Sum, Tally
 from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
 from shopstream.models import EnrichedTicket, Purchase, purchase
+from shopstream.stores import versions
 from shopstream.stores.base import Added
 from shopstream.stores.rollup import NAMES_FROM_PRODUCTS, read_names, read_tally, rollup
 from shopstream.stores.sql import STORED_PURCHASES, STORED_TICKETS, purchases, tickets
@@ -136,6 +137,7 @@ class SqliteStore:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(_SCHEMA)
+        versions.migrate_sqlite(db)
         db.execute("BEGIN IMMEDIATE")  # another worker may be filling it too
         db.execute(NAMES_FROM_PRODUCTS)
         db.execute("COMMIT")
@@ -147,32 +149,42 @@ class SqliteStore:
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
-            stored = self._stored(db, [t.id for t in tickets])
-            fresh = {t.id: t for t in tickets if t.id not in stored}
-            conflicts = [t.id for t in tickets if t.id in stored and stored[t.id] != purchase(t)]
-            _insert(
-                db,
-                "tickets (id, store, date, total_price)",
-                [(t.id, t.store, t.date.isoformat(), t.total_price) for t in fresh.values()],
-            )
-            _insert(
-                db,
-                "products (ticket_id, line, product_id, name, price, category)",
-                [
-                    (t.id, line, p.id, p.name, p.price, p.category)
-                    for t in fresh.values()
-                    for line, p in enumerate(t.products)
-                ],
-            )
-            daily = rollup(fresh.values())
-            db.executemany(_ADD_DAYS, daily.days)
-            db.executemany(_ADD_LINES, daily.lines)
-            db.executemany(_ADD_NAMES, daily.names)
+            added = self.write_batch(db, tickets)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise _problem(self.path, exc) from exc
+        return added
+
+    @classmethod
+    def write_batch(cls, db: sqlite3.Connection, tickets: Sequence[EnrichedTicket]) -> Added:
+        """What ``add`` writes, in the caller's transaction on ``db`` (a rebuild's switch)."""
+        stored = cls._stored(db, [t.id for t in tickets])
+        fresh = {t.id: t for t in tickets if t.id not in stored}
+        conflicts = [t.id for t in tickets if t.id in stored and stored[t.id] != purchase(t)]
+        _insert(
+            db,
+            "tickets (id, store, date, total_price, catalog_version)",
+            [
+                (t.id, t.store, t.date.isoformat(), t.total_price, t.catalog_version)
+                for t in fresh.values()
+            ],
+        )
+        _insert(
+            db,
+            "products (ticket_id, line, product_id, name, price, category)",
+            [
+                (t.id, line, p.id, p.name, p.price, p.category)
+                for t in fresh.values()
+                for line, p in enumerate(t.products)
+            ],
+        )
+        daily = rollup(fresh.values())
+        db.executemany(_ADD_DAYS, daily.days)
+        db.executemany(_ADD_LINES, daily.lines)
+        db.executemany(_ADD_NAMES, daily.names)
+        db.executemany(versions.SQLITE_ADD, daily.versions)
         return Added(len(fresh), conflicts)
 
     @classmethod

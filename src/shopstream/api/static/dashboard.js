@@ -191,7 +191,22 @@ function drawTimeline(timeline) {
   }), plotConfig);
 }
 
+// Which list the figures use: the one in force, and those the counted tickets were
+// categorised with. More than one, or another: the figures mix lists, shown in red.
+function showCatalog(figures) {
+  const inForce = figures.catalog ? figures.catalog.hash : "";
+  document.getElementById("catalog-version").textContent = inForce || "unknown";
+  document.getElementById("catalog-loaded").textContent = figures.catalog
+    ? `(loaded ${new Date(figures.catalog.loaded_at).toLocaleString()})` : "";
+  const versions = Object.entries(figures.catalog_versions);
+  document.getElementById("catalog-versions").textContent = versions.length
+    ? versions.map(([hash, n]) => `${hash} (${n.toLocaleString("en")})`).join(", ") : "none yet";
+  const mixed = versions.some(([hash]) => hash !== inForce);
+  document.getElementById("catalog").dataset.mixed = String(mixed);
+}
+
 function render(figures, timeline) {
+  showCatalog(figures);
   showKpi("kpi-tickets", figures.tickets, figures.tickets.toLocaleString("en"));
   showKpi("kpi-products", figures.products, figures.products.toLocaleString("en"));
   showKpi("kpi-stores", figures.stores, String(figures.stores));

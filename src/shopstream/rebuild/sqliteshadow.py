@@ -1,0 +1,106 @@
+"""Rebuilding a SQLite store: a database file beside it, copied into it in one transaction.
+
+SQLite cannot have a file renamed under connections open on it (its write-ahead log
+belongs to a path), so the switch happens inside the live file: one write transaction
+empties each table and fills it from the rebuilt file, with the tickets stored since the
+last look added re-categorised. Readers see the old tables until it commits, then the new
+ones; workers wait for it (and retry their batch if it outlasts their busy timeout).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+from shopstream.models import EnrichedTicket
+from shopstream.rebuild.shadow import BesideFile, Convert, lost_tickets
+from shopstream.stores import SqliteStore
+from shopstream.stores.sql import STORED_TICKETS, TICKETS_WHERE, tickets
+
+_NOT_REBUILT = TICKETS_WHERE.format(
+    where="WHERE NOT EXISTS (SELECT 1 FROM rebuilt.tickets r WHERE r.id = t.id)"
+)
+_SWITCH_WAIT_MS = 120_000  # a worker's batch in progress finishes first
+_CHECKPOINT_WAIT_MS = 2_000
+
+
+class SqliteShadow(BesideFile):
+    def __init__(self, live: Path) -> None:
+        super().__init__(live)
+        self.store = SqliteStore(self.path)
+        self._fed = False
+
+    def prepare(self) -> None:
+        self._lock.take()
+        self._remove()  # an interrupted rebuild's: start over
+        self.store.open()
+
+    def _remove(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+
+    def _reading(self) -> sqlite3.Connection:
+        """A read-only connection to the live store, the shadow attached as ``rebuilt``."""
+        db = sqlite3.connect(f"file:{self.live}?mode=ro", uri=True)
+        db.execute("ATTACH DATABASE ? AS rebuilt", (f"file:{self.path}?mode=ro",))
+        return db
+
+    def feed(self, take: Callable[[EnrichedTicket], None]) -> None:
+        query = _NOT_REBUILT if self._fed else STORED_TICKETS
+        with closing(self._reading()) as db:
+            for ticket in tickets(db.execute(query)):
+                take(ticket)
+        self._fed = True
+
+    def swap(self, convert: Convert) -> int:
+        self.store.close()
+        db = sqlite3.connect(self.live, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout={_SWITCH_WAIT_MS}")
+            db.execute("ATTACH DATABASE ? AS rebuilt", (str(self.path),))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                tail = convert(list(tickets(db.execute(_NOT_REBUILT))))
+                live = _count(db, "main")
+                if live != _count(db, "rebuilt") + len(tail):
+                    raise lost_tickets(str(self.live))
+                for table in _tables(db):
+                    _copy(db, table)
+                SqliteStore.write_batch(db, tail)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("DETACH DATABASE rebuilt")
+            # The copy went through the log: give its space back, if no writer is busy.
+            db.execute(f"PRAGMA busy_timeout={_CHECKPOINT_WAIT_MS}")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+        self._remove()
+        return len(tail)
+
+    def discard(self) -> None:
+        self.store.close()
+        self._remove()
+
+
+def _count(db: sqlite3.Connection, schema: str) -> int:
+    return int(db.execute(f"SELECT count(*) FROM {schema}.tickets").fetchone()[0])  # noqa: S608
+
+
+def _tables(db: sqlite3.Connection) -> list[str]:
+    """Every table the rebuilt store has: those the store makes, whatever they are."""
+    rows = db.execute(
+        "SELECT name FROM rebuilt.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    return [row[0] for row in rows]
+
+
+def _copy(db: sqlite3.Connection, table: str) -> None:
+    """Replace the rows of the live ``table`` with the rebuilt one's (names from the schema)."""
+    columns = ", ".join(row[1] for row in db.execute(f"PRAGMA rebuilt.table_info({table})"))
+    db.execute(f"DELETE FROM main.{table}")  # noqa: S608
+    db.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM rebuilt.{table}")  # noqa: S608

@@ -1,0 +1,73 @@
+"""Which version of the manager's list each ticket was categorised with, in the SQL stores.
+
+Each ticket row has a ``catalog_version``, and a roll-up beside the others counts tickets
+per store, day and version, so that ``catalog_versions`` in the figures costs what the
+other figures cost. A store made before versions were recorded is given both when a
+worker opens it: the column (its tickets are ``unversioned``) and the roll-up, filled
+from the tickets already stored, in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from shopstream.catalog import UNVERSIONED
+
+if TYPE_CHECKING:  # psycopg is imported only for a PostgreSQL store (stores/__init__.py)
+    import psycopg
+
+_COLUMN = f"catalog_version TEXT NOT NULL DEFAULT '{UNVERSIONED}'"
+_TABLE = """
+CREATE TABLE daily_versions (
+    store           TEXT   NOT NULL,
+    date            {date} NOT NULL,
+    catalog_version TEXT   NOT NULL,
+    tickets         BIGINT NOT NULL,
+    PRIMARY KEY (store, catalog_version, date)
+){options}
+"""
+_INDEX = "CREATE INDEX daily_versions_by_date ON daily_versions (date)"
+_FILL = """
+INSERT INTO daily_versions (store, date, catalog_version, tickets)
+SELECT store, date, catalog_version, count(*) FROM tickets GROUP BY store, date, catalog_version
+"""
+SQLITE_ADD = """
+INSERT INTO daily_versions (store, date, catalog_version, tickets) VALUES (?, ?, ?, ?)
+ON CONFLICT (store, catalog_version, date) DO UPDATE SET tickets = tickets + excluded.tickets
+"""
+POSTGRES_ADD = """
+INSERT INTO daily_versions (store, date, catalog_version, tickets)
+SELECT * FROM unnest(%s::text[], %s::date[], %s::text[], %s::bigint[]) AS v
+ORDER BY 1, 3, 2
+ON CONFLICT (store, catalog_version, date) DO UPDATE SET
+    tickets = daily_versions.tickets + excluded.tickets
+"""
+
+
+def migrate_sqlite(db: sqlite3.Connection) -> None:
+    """Add the column and the roll-up if the store lacks them (``db`` in autocommit mode)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(tickets)")}
+        if "catalog_version" not in columns:
+            db.execute(f"ALTER TABLE tickets ADD COLUMN {_COLUMN}")
+        found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'daily_versions'")
+        if found.fetchone() is None:
+            db.execute(_TABLE.format(date="TEXT", options=" WITHOUT ROWID"))
+            db.execute(_INDEX)
+            db.execute(_FILL)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def migrate_postgres(db: psycopg.Connection) -> None:
+    """The same, in the caller's transaction (which holds the schema lock)."""
+    db.execute(f"ALTER TABLE tickets ADD COLUMN IF NOT EXISTS {_COLUMN}")
+    row = db.execute("SELECT to_regclass('daily_versions')").fetchone()
+    if row is None or row[0] is None:
+        db.execute(_TABLE.format(date="DATE", options=""))
+        db.execute(_INDEX)
+        db.execute(_FILL)

@@ -1,0 +1,94 @@
+"""``shopstream rebuild`` in place, on the file stores, without a pipeline: the logic alone."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from shopstream.catalog import Catalog
+from shopstream.config import Settings
+from shopstream.errors import ConfigurationError
+from shopstream.rebuild.changes import Changes
+from shopstream.rebuild.inplace import rebuild
+from shopstream.rebuild.writer import Interrupted, Reporting
+from shopstream.stores import open_store
+from tests.helpers import settings_from
+from tests.unit.storedata import enriched
+
+BREAD_FOR_BREAKFAST = {"Fruit": "banana", "Breakfast": "bread"}
+
+
+@pytest.fixture(params=["json", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "json":
+        return str(tmp_path / "database.json")
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+def _prepared(store_url: str, tmp_path: Path, count: int) -> tuple[Settings, Catalog, Path]:
+    """``count`` tickets stored under the bundled list, and settings naming a new list."""
+    store = open_store(store_url)
+    store.open()
+    store.add([enriched(f"t{i}") for i in range(count)])
+    store.close()
+    categories = tmp_path / "categories.json"
+    categories.write_text(json.dumps(BREAD_FOR_BREAKFAST))
+    settings = settings_from(DATABASE_URL=store_url, CATEGORIES_FILE=str(categories))
+    return settings, Catalog.load(categories), categories
+
+
+def test_summary_names_each_move_with_its_lines_and_products() -> None:
+    catalog = Catalog.from_manager_list({"Fruit": "banana", "Breakfast": "bread, toast"})
+    changes = Changes(catalog)
+    tickets = [enriched(f"t{i}") for i in range(1234)]
+    tickets[0].products[1].name = "Toast"
+    tickets[1].products[1].category = "Other"
+    done = changes.recategorised(tickets)
+    assert {p.category for t in done for p in t.products} == {"Fruit", "Breakfast"}
+    assert {t.catalog_version for t in done} == {catalog.version.hash}
+    assert changes.summary() == [
+        "Bakery → Breakfast: 1,233 lines (bread, toast)",
+        "Other → Breakfast: 1 line (bread)",
+    ]
+
+
+def test_a_rebuild_recategorises_every_ticket_and_keeps_the_ids(
+    store_url: str, tmp_path: Path
+) -> None:
+    settings, catalog, _ = _prepared(store_url, tmp_path, 500)
+    totals: list[int] = []
+    done = rebuild(settings, catalog, threading.Event(), Reporting(total=totals.append))
+    assert done.tickets == 500
+    assert totals[0] == 500
+    assert done.changes.summary() == ["Bakery → Breakfast: 500 lines (bread)"]
+    stored = list(open_store(store_url).tickets())
+    assert sorted(t.id for t in stored) == sorted(f"t{i}" for i in range(500))
+    assert {(t.catalog_version, t.products[1].category) for t in stored} == {
+        (catalog.version.hash, "Breakfast")
+    }
+    assert not list(tmp_path.glob("*.rebuild*"))
+
+
+def test_an_interrupted_rebuild_changes_nothing(store_url: str, tmp_path: Path) -> None:
+    settings, catalog, _ = _prepared(store_url, tmp_path, 300)
+    before = [(t.id, t.products[1].category) for t in open_store(store_url).tickets()]
+    stopping = threading.Event()
+    stopping.set()
+    with pytest.raises(Interrupted):
+        rebuild(settings, catalog, stopping)
+    assert [(t.id, t.products[1].category) for t in open_store(store_url).tickets()] == before
+    assert not list(tmp_path.glob("*.rebuild*"))
+
+
+def test_a_list_changed_during_the_rebuild_is_not_switched_to(
+    store_url: str, tmp_path: Path
+) -> None:
+    settings, catalog, categories = _prepared(store_url, tmp_path, 10)
+    categories.write_text(json.dumps({"Fruit": "banana", "Morning": "bread"}))
+    with pytest.raises(ConfigurationError, match="the category list changed"):
+        rebuild(settings, catalog, threading.Event())
+    assert {t.products[1].category for t in open_store(store_url).tickets()} == {"Bakery"}
+    assert not list(tmp_path.glob("*.rebuild*"))
