@@ -96,6 +96,11 @@ def test_an_invalid_new_list_is_logged_once_and_the_old_one_kept(
     assert _stored_milk(pipeline, "mended")[0] == "Drink"
 
 
+def _whole_logs(pipeline: Pipeline) -> str:
+    """Every log of the pipeline, whole: ``logs()`` keeps only each one's tail, for failures."""
+    return "".join(path.read_text(errors="replace") for path in pipeline.workdir.glob("*.log"))
+
+
 def test_sighup_makes_the_workers_read_the_list_whatever_it_looks_like(
     make_pipeline: MakePipeline, tmp_path: Path, categories: Path
 ) -> None:
@@ -115,7 +120,9 @@ def test_sighup_makes_the_workers_read_the_list_whatever_it_looks_like(
     ids = [f"unseen-{n}" for n in range(4)]  # on both partitions
     assert all(_stored_milk(pipeline, i)[0] == "Other" for i in ids)
 
+    # A worker that has not yet set its handler would die of the signal, not reload.
+    wait_for(lambda: _whole_logs(pipeline).count("worker consuming") >= 2, 60, "both workers up")
     supervisor.send_signal(signal.SIGHUP)
-    wait_for(lambda: pipeline.logs().count("reloaded: version") >= 2, 30, "both workers")
+    wait_for(lambda: _whole_logs(pipeline).count("reloaded: version") >= 2, 30, "both reloads")
     assert all(_stored_milk(pipeline, f"seen-{n}")[0] == "Drink" for n in range(4))
     assert supervisor.poll() is None
