@@ -22,7 +22,7 @@ def _logged(caplog: pytest.LogCaptureFixture, message: str) -> list[tuple[str, s
 
 
 def test_a_retry_while_a_fresh_broker_loads_is_no_warning(caplog: pytest.LogCaptureFixture) -> None:
-    assert _logged(caplog, _LOADING) == [("INFO", _LOADING)]
+    assert _logged(caplog, _LOADING) == []  # shown with LOG_LEVEL=debug only
 
 
 def test_other_client_warnings_stay_warnings(caplog: pytest.LogCaptureFixture) -> None:

@@ -18,18 +18,18 @@ from shopstream.errors import ConfigurationError
 
 _client_log = logging.getLogger("shopstream.kafka.client")
 # librdkafka warns of retries it makes on its own while a broker just started loads its
-# coordinators: every producer of a fresh `make up` printed one. Not a warning for us.
+# coordinators: every producer of a fresh `make up` printed one. Debugging detail for us.
 _RETRIED_WHILE_LOADING = "Coordinator load in progress: retrying"
 
 
-def _while_loading_is_info(record: logging.LogRecord) -> bool:
+def _while_loading_is_debug(record: logging.LogRecord) -> bool:
     if record.levelno == logging.WARNING and _RETRIED_WHILE_LOADING in record.getMessage():
-        record.levelno, record.levelname = logging.INFO, "INFO"
-        return _client_log.isEnabledFor(logging.INFO)
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return _client_log.isEnabledFor(logging.DEBUG)
     return True
 
 
-_client_log.addFilter(_while_loading_is_info)
+_client_log.addFilter(_while_loading_is_debug)
 _FETCH_MIN_BYTES = 64 * 1024
 # What a record batch adds to a message's value on the broker, and what the dead-letter
 # headers add on top of that.
