@@ -14,19 +14,38 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.errors import ConfigurationError
 from shopstream.rebuild.changes import Changes
-from shopstream.rebuild.shadow import shadow_of
+from shopstream.rebuild.shadow import Shadow
 from shopstream.rebuild.writer import BATCH, UNHEARD, BatchWriter, Reporting
+from shopstream.secret_url import mask
 from shopstream.stores import open_store
 
 log = logging.getLogger(__name__)
 
 TAIL_ROUNDS = 5
 """looks at what the workers stored meanwhile, before the last one under the write lock"""
+
+
+def shadow_of(database_url: str) -> Shadow:
+    """The shadow for the store ``database_url`` names."""
+    if database_url.startswith(("postgresql://", "postgres://")):
+        from shopstream.rebuild.pgshadow import PostgresShadow  # psycopg only when needed
+
+        return PostgresShadow(database_url)
+    if database_url.startswith("sqlite:///"):
+        from shopstream.rebuild.sqliteshadow import SqliteShadow
+
+        return SqliteShadow(Path(database_url.removeprefix("sqlite:///")))
+    if database_url.endswith(".json") and "://" not in database_url:
+        from shopstream.rebuild.jsonshadow import JsonShadow
+
+        return JsonShadow(Path(database_url))
+    raise ConfigurationError(f"DATABASE_URL={mask(database_url)!r} is not a store to rebuild")
 
 
 @dataclass(frozen=True)

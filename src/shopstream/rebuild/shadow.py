@@ -1,6 +1,7 @@
 """The store a rebuild builds beside the live one, and how it takes the live one's place.
 
-One per kind of store (``jsonshadow``, ``sqliteshadow``, ``pgshadow``), each with the
+One per kind of store (``jsonshadow``, ``sqliteshadow``, ``pgshadow``; ``inplace`` picks
+one for a store's URL), each with the
 same steps: ``prepare`` takes the rebuild's lock (one rebuild of a store at a time) and
 starts a fresh shadow, dropping what an interrupted rebuild left; ``feed`` hands over each
 live ticket the shadow was not given yet (the first time, all of them); ``swap`` does the
@@ -16,9 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from shopstream.errors import ConfigurationError, StoreError
+from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.secret_url import mask
 from shopstream.stores import Store
 
 Convert = Callable[[list[EnrichedTicket]], list[EnrichedTicket]]
@@ -47,23 +47,6 @@ class Shadow(Protocol):
     def release(self) -> None:
         """Let the next rebuild of this store start (after ``swap`` or ``discard``)."""
         ...
-
-
-def shadow_of(database_url: str) -> Shadow:
-    """The shadow for the store ``database_url`` names."""
-    if database_url.startswith(("postgresql://", "postgres://")):
-        from shopstream.rebuild.pgshadow import PostgresShadow  # psycopg only when needed
-
-        return PostgresShadow(database_url)
-    if database_url.startswith("sqlite:///"):
-        from shopstream.rebuild.sqliteshadow import SqliteShadow
-
-        return SqliteShadow(Path(database_url.removeprefix("sqlite:///")))
-    if database_url.endswith(".json") and "://" not in database_url:
-        from shopstream.rebuild.jsonshadow import JsonShadow
-
-        return JsonShadow(Path(database_url))
-    raise ConfigurationError(f"DATABASE_URL={mask(database_url)!r} is not a store to rebuild")
 
 
 def beside(path: Path, suffix: str) -> Path:
