@@ -99,8 +99,10 @@ def first_run(scratch: Path, **env: str) -> FirstRun:
     log = workdir / "up.log"
     with Supervisor(up_env, cwd=workdir, stop_timeout=60) as supervisor:
         started = time.perf_counter()
-        supervisor.start("up", "up", output=log)
-        wait_for(lambda: _READY_LINE in log.read_text(), 180, "shopstream up to be ready")
+        up = supervisor.start("up", "up", output=log)
+        wait_for(lambda: _READY_LINE in log.read_text() or up.poll() is not None, 180, "up")
+        if up.poll() is not None:  # not ready, ever: say why now, not after the timeout
+            raise RuntimeError(f"shopstream up exited {up.returncode}: {log.read_text()[-500:]}")
         ready_s = time.perf_counter() - started
         url = f"http://127.0.0.1:{api_port}"
         store = open_store(str(database))
