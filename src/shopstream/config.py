@@ -185,6 +185,10 @@ class ApiSettings(BaseSettings):
         ge=1,
         description="Connections (and requests) an API process serves at once; more get 503.",
     )
+    proxy_headers: bool = Field(
+        default=False,
+        description="Take the client's address from X-Forwarded-For (set behind a reverse proxy).",
+    )
     cors_origins: CommaSeparated = Field(
         default=(),
         validation_alias="CORS_ORIGINS",

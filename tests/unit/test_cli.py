@@ -67,3 +67,15 @@ def test_an_invalid_setting_is_one_line_naming_it_without_its_value(command: Com
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line == "error: invalid settings: KAFKA_PARTITIONS: must be a whole number, at least 1"
+
+
+@pytest.mark.parametrize(
+    ("environment", "trusted"), [({}, False), ({"API_PROXY_HEADERS": "true"}, True)]
+)
+def test_the_api_takes_forwarded_addresses_only_when_asked(
+    command: Command, monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], trusted: bool
+) -> None:
+    served: dict[str, object] = {}
+    monkeypatch.setattr("uvicorn.run", lambda *_, **options: served.update(options))
+    assert command("api", **environment).returncode == 0
+    assert served["proxy_headers"] is trusted
