@@ -16,9 +16,9 @@ from typing import Protocol
 
 import httpx2
 
+from shopstream.status import api_state
 from shopstream.stores import Store, open_store
 from shopstream.supervise import Supervisor, wait_for
-from shopstream.up import api_ready
 from testbed.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +95,7 @@ class Pipeline:
         return process
 
     def _ready(self) -> bool:
-        return api_ready(self.url)
+        return api_state(self.url).ready
 
     def _answers(self) -> bool:
         try:

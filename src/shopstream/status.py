@@ -82,7 +82,8 @@ def api_url(settings: Settings) -> str:
     return f"http://{host}:{settings.api.port}"
 
 
-def _api(url: str) -> ApiState:
+def api_state(url: str) -> ApiState:
+    """Whether the API at ``url`` answers ``/ready`` with 200 (Kafka answers it), and why not."""
     try:
         # Our own API's URL, http: never a file:// or other scheme the user did not mean.
         with urllib.request.urlopen(f"{url}/ready", timeout=5) as answer:  # noqa: S310
@@ -104,4 +105,6 @@ def _store(settings: Settings) -> StoreState:
 
 
 def status(settings: Settings, url: str | None = None) -> Status:
-    return Status(settings, describe(settings), _store(settings), _api(url or api_url(settings)))
+    return Status(
+        settings, describe(settings), _store(settings), api_state(url or api_url(settings))
+    )

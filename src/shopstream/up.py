@@ -11,27 +11,18 @@ import logging
 import os
 import threading
 import time
-import urllib.request
 
 from shopstream.config import Settings
 from shopstream.kafka.admin import group_assigned
 from shopstream.localkafka import LocalCluster, local_kafka, warm
 from shopstream.metrics import exposed, forget_process, shared_by_processes
 from shopstream.metrics_http import MetricsServer
+from shopstream.status import api_state, api_url
 from shopstream.supervise import Supervisor, stop_on_signals
 
 log = logging.getLogger(__name__)
 
 _READY_POLL_S = 0.1
-
-
-def api_ready(url: str) -> bool:
-    """Whether the API at ``url`` answers ``/ready`` with 200 (Kafka answers it)."""
-    try:
-        with urllib.request.urlopen(f"{url}/ready", timeout=2) as answer:  # noqa: S310 - http
-            return bool(answer.status == 200)
-    except OSError:  # refused, timed out, or an HTTP error status (503: Kafka does not answer)
-        return False
 
 
 def run_pipeline(settings: Settings) -> int:
@@ -75,12 +66,11 @@ def _report_ready(
     settings: Settings, bootstrap_servers: str, begun: float, stopped: threading.Event
 ) -> None:
     """Say so once the API is ready and the worker has the partitions: tickets then flow."""
-    host = "127.0.0.1" if settings.api.host in ("0.0.0.0", "::") else settings.api.host  # noqa: S104
-    api = f"http://{host}:{settings.api.port}"
+    api = api_url(settings)
     kafka = settings.kafka.model_copy(update={"bootstrap_servers": bootstrap_servers})
     cluster = settings.model_copy(update={"kafka": kafka})
     while not stopped.wait(_READY_POLL_S):
-        if api_ready(api) and group_assigned(cluster):
+        if api_state(api).ready and group_assigned(cluster):
             break
     else:
         return

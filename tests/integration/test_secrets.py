@@ -16,9 +16,9 @@ from shopstream.catalog import Catalog
 from shopstream.config import KafkaSettings, Settings, StoreSettings
 from shopstream.errors import StoreUnavailable
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.status import api_state
 from shopstream.stores import open_store
 from shopstream.supervise import Supervisor, wait_for
-from shopstream.up import api_ready
 from shopstream.worker import Worker
 from testbed.pipeline import pipeline_env
 from testbed.ports import free_port
@@ -52,7 +52,7 @@ def test_up_the_api_and_the_worker_never_print_the_database_password(
     up = Supervisor(env, cwd=tmp_path).start("up", "up", output=output)
     try:
         wait_for(lambda: "worker consuming" in output.read_text(), 60, "the worker to consume")
-        wait_for(lambda: api_ready(f"http://127.0.0.1:{api_port}"), 60, "the API to be ready")
+        wait_for(lambda: api_state(f"http://127.0.0.1:{api_port}").ready, 60, "the API to be ready")
         posted = httpx2.post(f"http://127.0.0.1:{api_port}/data", json=ticket("up-1"), timeout=10)
         assert posted.status_code == 202
         with_url = {**env, "DATABASE_URL": url}

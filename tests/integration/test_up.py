@@ -12,8 +12,8 @@ import httpx2
 import pytest
 
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.status import api_state
 from shopstream.supervise import Supervisor, wait_for
-from shopstream.up import api_ready
 from testbed.pipeline import LIBS
 from testbed.ports import free_port
 from tests.helpers import assert_example_figures, shopstream, ticket
@@ -48,7 +48,7 @@ def test_up_runs_the_whole_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         log = tmp_path / "up.log"
         wait_for(lambda: "shopstream ready in" in log.read_text(), 120, "the pipeline to be up")
         # Ready means it takes tickets, and the worker has its partitions to store them.
-        assert api_ready(f"http://127.0.0.1:{api_port}")
+        assert api_state(f"http://127.0.0.1:{api_port}").ready
         stress = shopstream("stress", "--count", "1000", env=env, cwd=tmp_path)
         assert stress.returncode == 0, stress.stdout + stress.stderr
         assert "stored 1000" in stress.stdout
@@ -89,7 +89,7 @@ def test_up_with_json_logs_writes_one_object_per_line_from_every_part(tmp_path: 
     up = Supervisor(env, cwd=tmp_path).start("up", "up", output=output)
     try:
         url = f"http://127.0.0.1:{env['API_PORT']}"
-        wait_for(lambda: api_ready(url), 120, "the pipeline to be up")
+        wait_for(lambda: api_state(url).ready, 120, "the pipeline to be up")
         tickets = [ticket(f"j{i}") for i in range(10)]
         assert httpx2.post(f"{url}/data/batch", json=tickets, timeout=10).status_code == 202
         wait_for(lambda: '"stored":10' in output.read_text(), 60, "a progress record")
