@@ -37,22 +37,7 @@ def enrich(ticket: Ticket, catalog: Catalog) -> EnrichedTicket:
     )
 
 
-def recategorise(ticket: EnrichedTicket, catalog: Catalog) -> EnrichedTicket:
-    """A stored ticket as ``enrich`` makes it under ``catalog``: only its categories and their
-    version can differ (the rest was derived from what the till sent, which is kept)."""
-    return EnrichedTicket(
-        id=ticket.id,
-        store=ticket.store,
-        date=ticket.date,
-        total_price=ticket.total_price,
-        products=_categorised(ticket.products, catalog),
-        catalog_version=catalog.version.hash,
-    )
-
-
-def _categorised(
-    products: Iterable[Product | EnrichedProduct], catalog: Catalog
-) -> list[EnrichedProduct]:
+def _categorised(products: Iterable[Product], catalog: Catalog) -> list[EnrichedProduct]:
     return [
         EnrichedProduct(id=p.id, name=p.name, price=p.price, category=catalog.category_of(p.name))
         for p in products

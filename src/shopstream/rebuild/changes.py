@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shopstream.catalog import Catalog, normalise
-from shopstream.enrich import recategorise
 from shopstream.models import EnrichedTicket
 
 _NAMES_SHOWN = 5
@@ -21,21 +20,28 @@ class Changes:
     """The tickets re-categorised under ``catalog``, and which lines that moved."""
 
     catalog: Catalog
-    tickets: int = 0
     lines: Counter[Move] = field(default_factory=Counter)
     names: defaultdict[Move, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
-    def recategorised(self, tickets: Sequence[EnrichedTicket]) -> list[EnrichedTicket]:
-        """``tickets`` under the catalog, each moved line counted."""
-        done = [recategorise(ticket, self.catalog) for ticket in tickets]
-        for before, after in zip(tickets, done, strict=True):
-            for old, new in zip(before.products, after.products, strict=True):
-                if old.category != new.category:
-                    move = (old.category, new.category)
-                    self.lines[move] += 1
-                    self.names[move][normalise(old.name)] += 1
-        self.tickets += len(tickets)
-        return done
+    def recategorised(self, tickets: Sequence[EnrichedTicket]) -> Sequence[EnrichedTicket]:
+        """``tickets`` put under the catalog, in place (a rebuild's own copies, read for it),
+        each moved line counted."""
+        category_of = self.catalog.category_of
+        version = self.catalog.version.hash
+        for ticket in tickets:
+            for product in ticket.products:
+                category = category_of(product.name)
+                if category != product.category:
+                    self.moved(product.category, category, product.name, 1)
+                    product.category = category
+            ticket.catalog_version = version
+        return tickets
+
+    def moved(self, before: str, after: str, name: str, lines: int) -> None:
+        """Count ``lines`` lines of the product ``name`` moved from ``before`` to ``after``."""
+        move = (before, after)
+        self.lines[move] += lines
+        self.names[move][normalise(name)] += lines
 
     def summary(self) -> list[str]:
         """One line per move, most lines first: ``Other → Drink: 1,234 lines (milk)``."""

@@ -23,7 +23,6 @@ from shopstream.rebuild.changes import Changes
 from shopstream.rebuild.shadow import Shadow
 from shopstream.rebuild.writer import BATCH, UNHEARD, BatchWriter, Reporting
 from shopstream.secret_url import mask
-from shopstream.stores import open_store
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +76,18 @@ def rebuild(
     """
     started = time.perf_counter()
     url = settings.store.database_url.get_secret_value()
-    total = open_store(url).count()
-    reporting.total(total)
     shadow = shadow_of(url)
     writer = BatchWriter(shadow.store, Changes(catalog), stopping, reporting)
     shadow.prepare()
     try:
-        shadow.feed(writer.take)
+        shadow.feed(writer)
         writer.flush()
         first = writer.written
         for _ in range(TAIL_ROUNDS):
             before = writer.written
-            shadow.feed(writer.take)
+            shadow.feed(writer)
             writer.flush()
-            reporting.total(max(total, writer.written))
+            reporting.total(writer.written)
             if writer.written - before < BATCH:
                 break
         _check_unchanged(settings, catalog)

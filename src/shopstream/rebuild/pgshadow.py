@@ -10,7 +10,7 @@ new ones, prepared statements included; the old tables are dropped after the com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -18,9 +18,11 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
 from shopstream.rebuild.shadow import Convert, lost_tickets
+from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
+from shopstream.rebuild.writer import BatchWriter
 from shopstream.secret_url import mask
 from shopstream.stores.postgres import PostgresStore
-from shopstream.stores.sql import STORED_TICKETS, TICKETS_WHERE, tickets
+from shopstream.stores.sql import TICKETS_WHERE, tickets
 
 SCHEMA = "shopstream_rebuild"
 REPLACED = "shopstream_replaced"
@@ -67,12 +69,16 @@ class PostgresShadow:
             for schema in (SCHEMA, REPLACED):
                 self._admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
-    def feed(self, take: Callable[[EnrichedTicket], None]) -> None:
-        query = _NOT_REBUILT if self._fed else STORED_TICKETS
+    def feed(self, writer: BatchWriter) -> None:
         with self._connect(autocommit=False) as db:
-            for ticket in _read(db, query):
-                take(ticket)
-        self._fed = True
+            if not self._fed:
+                # rows and roll-ups of one moment: one snapshot for the whole copy
+                db.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                copy_recategorised(db, Schemas(live=LIVE, shadow=SCHEMA, mark="%s"), writer)
+                self._fed = True
+                return
+            for ticket in _read(db, _NOT_REBUILT):
+                writer.take(ticket)
 
     def swap(self, convert: Convert) -> int:
         with self._connect(autocommit=False) as db, db.transaction():

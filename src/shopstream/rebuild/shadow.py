@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
+from shopstream.rebuild.writer import BatchWriter
 from shopstream.stores import Store
 
-Convert = Callable[[list[EnrichedTicket]], list[EnrichedTicket]]
+Convert = Callable[[list[EnrichedTicket]], Sequence[EnrichedTicket]]
 """tickets as stored -> the same tickets re-categorised"""
 
 
@@ -33,8 +34,9 @@ class Shadow(Protocol):
 
     def prepare(self) -> None: ...
 
-    def feed(self, take: Callable[[EnrichedTicket], None]) -> None:
-        """Give ``take`` each live ticket not given before: the first time, every one."""
+    def feed(self, writer: BatchWriter) -> None:
+        """Give ``writer`` each live ticket not given before: the first time, every one, and
+        how many that is about to be (``writer.reporting.total``)."""
         ...
 
     def swap(self, convert: Convert) -> int:

@@ -10,14 +10,14 @@ ones; workers wait for it (and retry their batch if it outlasts their busy timeo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
-from shopstream.models import EnrichedTicket
 from shopstream.rebuild.shadow import BesideFile, Convert, lost_tickets
+from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
+from shopstream.rebuild.writer import BatchWriter
 from shopstream.stores import SqliteStore
-from shopstream.stores.sql import STORED_TICKETS, TICKETS_WHERE, tickets
+from shopstream.stores.sql import TICKETS_WHERE, tickets
 
 _NOT_REBUILT = TICKETS_WHERE.format(
     where="WHERE NOT EXISTS (SELECT 1 FROM rebuilt.tickets r WHERE r.id = t.id)"
@@ -47,12 +47,29 @@ class SqliteShadow(BesideFile):
         db.execute("ATTACH DATABASE ? AS rebuilt", (f"file:{self.path}?mode=ro",))
         return db
 
-    def feed(self, take: Callable[[EnrichedTicket], None]) -> None:
-        query = _NOT_REBUILT if self._fed else STORED_TICKETS
+    def feed(self, writer: BatchWriter) -> None:
+        if not self._fed:
+            self._copy(writer)
+            self._fed = True
+            return
         with closing(self._reading()) as db:
-            for ticket in tickets(db.execute(query)):
-                take(ticket)
-        self._fed = True
+            for ticket in tickets(db.execute(_NOT_REBUILT)):
+                writer.take(ticket)
+
+    def _copy(self, writer: BatchWriter) -> None:
+        """Every live ticket, copied by SQLite in one transaction on one snapshot of it."""
+        db = sqlite3.connect(f"file:{self.path}", uri=True, isolation_level=None)
+        try:
+            db.execute("ATTACH DATABASE ? AS live", (f"file:{self.live}?mode=ro",))
+            db.execute("BEGIN")
+            try:
+                copy_recategorised(db, Schemas(live="live", shadow="main", mark="?"), writer)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        finally:
+            db.close()
 
     def swap(self, convert: Convert) -> int:
         self.store.close()

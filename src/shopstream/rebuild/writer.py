@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from shopstream.errors import ShopstreamError, StoreError
@@ -67,12 +67,16 @@ class BatchWriter:
                 "it was given for the first time; nothing was switched"
             )
 
-    def convert(self, tickets: list[EnrichedTicket]) -> list[EnrichedTicket]:
-        """``tickets`` re-categorised, and counted as written."""
+    def convert(self, tickets: list[EnrichedTicket]) -> Sequence[EnrichedTicket]:
+        """``tickets`` re-categorised (in place), and counted as written."""
         converted = self.changes.recategorised(tickets)
-        self.written += len(tickets)
-        self.reporting.done(len(tickets))
+        self.copied(len(tickets))
         return converted
+
+    def copied(self, tickets: int) -> None:
+        """Count ``tickets`` as written, re-categorised by whoever wrote them."""
+        self.written += tickets
+        self.reporting.done(tickets)
 
     def check(self) -> None:
         if self.stopping.is_set():

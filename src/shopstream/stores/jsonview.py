@@ -129,6 +129,8 @@ class JsonView:
 
     path: Path
     on_entry: Callable[[Entry], None] | None = None
+    summing: bool = True
+    """whether to keep ``sums``: a rebuild wants only the entries"""
     ids: IdIndex = field(default_factory=IdIndex)
     sums: DailySums = field(default_factory=DailySums)
     _identity: tuple[int, int] | None = None
@@ -188,7 +190,8 @@ class JsonView:
             )
             return
         self.ids.add(ticket_id, line.start)
-        self.sums.add(entry)
+        if self.summing:
+            self.sums.add(entry)
         if self.on_entry is not None:
             self.on_entry(entry)
 
