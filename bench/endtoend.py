@@ -32,8 +32,11 @@ class Sent:
     failures: int = 0
 
 
-async def send_paced(url: str, prefix: str, rate: float, count: int) -> Sent:
-    sent = Sent()
+async def send_paced(
+    url: str, prefix: str, rate: float, count: int, sent: Sent | None = None
+) -> Sent:
+    """``count`` tickets posted at ``rate`` a second, recorded in ``sent`` as they are answered."""
+    sent = Sent() if sent is None else sent
     connector = aiohttp.TCPConnector(limit=128)
     async with aiohttp.ClientSession(connector=connector) as session:
 
