@@ -22,6 +22,7 @@ class Changes:
     catalog: Catalog
     lines: Counter[Move] = field(default_factory=Counter)
     names: defaultdict[Move, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    """lines moved per product name as the tickets spell it"""
 
     def recategorised(self, tickets: Sequence[EnrichedTicket]) -> Sequence[EnrichedTicket]:
         """``tickets`` put under the catalog, in place (a rebuild's own copies, read for it),
@@ -41,14 +42,17 @@ class Changes:
         """Count ``lines`` lines of the product ``name`` moved from ``before`` to ``after``."""
         move = (before, after)
         self.lines[move] += lines
-        self.names[move][normalise(name)] += lines
+        self.names[move][name] += lines  # as sent: normalised once, in the summary
 
     def summary(self) -> list[str]:
         """One line per move, most lines first: ``Other → Drink: 1,234 lines (milk)``."""
         shown = []
         for move, count in self.lines.most_common():
-            names = [name for name, _ in self.names[move].most_common(_NAMES_SHOWN)]
-            more = len(self.names[move]) - len(names)
+            by_name: Counter[str] = Counter()
+            for name, lines in self.names[move].items():
+                by_name[normalise(name)] += lines
+            names = [name for name, _ in by_name.most_common(_NAMES_SHOWN)]
+            more = len(by_name) - len(names)
             listed = ", ".join(names) + (f" and {more} more" if more else "")
             plural = "line" if count == 1 else "lines"
             shown.append(f"{move[0]} → {move[1]}: {count:,} {plural} ({listed})")
