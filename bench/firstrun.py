@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.ceilings import kafka_round_trip_ms
 from bench.context import RUNS, Bench
 from bench.figures import Figure
-from bench.stack import REPO
+from bench.stack import REPO, cpu_seconds
 from shopstream.models import example_ticket
 from shopstream.stores import Store, open_store
 from shopstream.supervise import Supervisor, wait_for
@@ -33,6 +33,8 @@ STRESS_TICKETS = 1000
 STRESS_RUNS = 4
 _READY_LINE = "shopstream ready in"
 _STORED_POLL_S = 0.005
+_COMPILED_AFTER_LOOPS = 7
+"""loops of 1000 after which the broker's CPU per request stopped falling (measured)"""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,11 @@ def request_budget(bench: Bench) -> None:
     Each difference of two servers' time per request is what the part one adds costs;
     the client's share is its own CPU time. Kafka's round trip is ``kafka_rtt``, measured
     by the ceilings; what publishing costs beyond it is the bridge between the event loop
-    and the Kafka client.
+    and the Kafka client. The stack is measured once the broker's JVM has compiled the
+    path (``_COMPILED_AFTER_LOOPS``). Beside the wall time: the CPU each process spends
+    per request (the client, the API with librdkafka's threads, the broker's JVM, the
+    worker), with the worker running and without it, and a py-spy profile of the API
+    over one loop.
     """
     per_request: dict[str, float] = {}
     client_cpu: list[float] = []
@@ -164,10 +170,29 @@ def request_budget(bench: Bench) -> None:
         s.start_app(app, factory=factory)
         per_request[key] = _loop_us(s.url, client_cpu if key == "raw" else [])
         s.stop()
+    broker = bench.broker.pid()
+    if broker is None:
+        raise RuntimeError("the bench's broker is not running")
     s = bench.stack()
     s.start_api()
     s.start_worker()
-    per_request["shopstream"] = _loop_us(s.url, [])
+    # The broker's JVM compiles its produce and fetch paths over the first few thousand
+    # requests through them: its CPU per request on the first loop, then once compiled.
+    before = cpu_seconds(broker)
+    sequential_loop(s.url)
+    compiling = (cpu_seconds(broker) - before) / STRESS_TICKETS * 1e6
+    for _ in range(_COMPILED_AFTER_LOOPS):
+        sequential_loop(s.url)
+    per_request["shopstream"], cpu = _loop_cpu_us(
+        s.url, {"api": s.pid("api"), "worker": s.pid("worker"), "broker": broker}
+    )
+    finish = bench.profiled("api-sequential", s.pid("api"), 3)
+    sequential_loop(s.url, STRESS_TICKETS * 2)
+    finish()
+    s.stop()
+    s = bench.stack()
+    s.start_api()
+    per_request["no_worker"], alone = _loop_cpu_us(s.url, {"api": s.pid("api"), "broker": broker})
     s.stop()
     client = statistics.median(client_cpu)
     if "kafka_rtt" not in bench.figures:
@@ -190,9 +215,41 @@ def request_budget(bench: Bench) -> None:
         ("kafka", "Kafka's acks=all round trip", rtt),
         ("bridge", "publishing beyond Kafka's round trip", publish - rtt),
         ("total", "POST /data, one after the other", per_request["shopstream"]),
+        (
+            "no_worker",
+            "POST /data, one after the other, no worker running",
+            per_request["no_worker"],
+        ),
+        ("cpu_client", "CPU per request: the client", cpu["client"]),
+        ("cpu_api", "CPU per request: the API (librdkafka's threads included)", cpu["api"]),
+        ("cpu_broker", "CPU per request: the broker's JVM", cpu["broker"]),
+        (
+            "cpu_broker_compiling",
+            "CPU per request: the broker's JVM, first 1000 through this stack",
+            compiling,
+        ),
+        ("cpu_worker", "CPU per request: the worker", cpu["worker"]),
+        ("cpu_api_alone", "CPU per request: the API, no worker running", alone["api"]),
+        ("cpu_broker_alone", "CPU per request: the broker, no worker running", alone["broker"]),
     ]
     for key, name, value in parts:
         bench.add(Figure(f"budget_{key}", f"per-request budget: {name}", "µs", [value]))
+
+
+def _loop_cpu_us(url: str, pids: dict[str, int]) -> tuple[float, dict[str, float]]:
+    """µs per request of the sequential loop, and the CPU µs per request of the client and
+    of each of ``pids`` (medians of ``RUNS`` after one to warm up)."""
+    sequential_loop(url)
+    walls: list[float] = []
+    cpus: dict[str, list[float]] = {name: [] for name in ("client", *pids)}
+    for _ in range(RUNS):
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        loop = sequential_loop(url)
+        walls.append(loop.seconds / STRESS_TICKETS * 1e6)
+        cpus["client"].append(loop.client_cpu_seconds / STRESS_TICKETS * 1e6)
+        for name, pid in pids.items():
+            cpus[name].append((cpu_seconds(pid) - before[name]) / STRESS_TICKETS * 1e6)
+    return statistics.median(walls), {name: statistics.median(v) for name, v in cpus.items()}
 
 
 def _loop_us(url: str, client_cpu: list[float]) -> float:
