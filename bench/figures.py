@@ -33,12 +33,44 @@ class Figure:
     def median(self) -> float:
         return statistics.median(self.values)
 
-    def row(self) -> str:
+    def row(self, previous: Previous | None = None) -> str:
+        """A table row; with ``previous``, a column for that run's median of this figure."""
         low, high = min(self.values), max(self.values)
+        before = ""
+        if previous is not None:
+            median = previous.median(self)
+            before = f" {median:,.1f} |" if median is not None else " |"
         return (
             f"| {self.name} | {self.median:,.1f} {self.unit} | {low:,.1f} to {high:,.1f} "
-            f"| {self.target} |"
+            f"|{before} {self.target} |"
         )
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The medians of the last full run on record, to read this run's beside."""
+
+    date: str
+    commit: str
+    medians: dict[str, float]
+    """by figure key, and by name: runs before figures had keys recorded only names"""
+
+    @classmethod
+    def load(cls, results: Path) -> Previous | None:
+        """The latest full run's ``<date>.json`` in ``results``, if there is one."""
+        runs = sorted(path for path in results.glob("*.json") if "partial" not in path.name)
+        if not runs:
+            return None
+        record = json.loads(runs[-1].read_text())
+        medians: dict[str, float] = {}
+        for figure in record["figures"]:
+            medians[figure["name"]] = figure["median"]
+            if "key" in figure:
+                medians[figure["key"]] = figure["median"]
+        return cls(record["date"], record["commit"], medians)
+
+    def median(self, figure: Figure) -> float | None:
+        return self.medians.get(figure.key, self.medians.get(figure.name))
 
 
 class Figures:
@@ -92,9 +124,16 @@ class Ratio:
             self.at_most is None or value <= self.at_most
         )
 
-    def line(self, figures: Figures) -> str:
+    def line(self, figures: Figures, previous: Previous | None = None) -> str:
         values = self.values(figures)
         shown = ", ".join(self._shown(v) for v in values)
+        if previous is not None:
+            ours, ceiling = (
+                previous.median(figures[self.ours]),
+                previous.median(figures[self.ceiling]),
+            )
+            if ours is not None and ceiling:
+                shown += f" (last full run, {previous.date}: {self._shown(ours / ceiling)})"
         bound = ""
         if self.at_least is not None or self.at_most is not None:
             sign, limit = ("≥", self.at_least) if self.at_least is not None else ("≤", self.at_most)
@@ -159,21 +198,24 @@ def write_results(
             for f in figures
         ],
     }
+    previous = Previous.load(BENCH / "results")  # read before this run's is written
     results = BENCH / "results" / f"{day}{'-partial' if partial else ''}.json"
     results.write_text(json.dumps(record, indent=2) + "\n")
     shares = "\n".join(
-        r.line(figures) for r in ratios if r.ours in figures and r.ceiling in figures
+        r.line(figures, previous) for r in ratios if r.ours in figures and r.ceiling in figures
     )
     print(shares)
     if partial:
         return [results]
-    table = "\n".join(f.row() for f in figures)
+    table = "\n".join(f.row(previous) for f in figures)
+    earlier = f"{previous.date}, {previous.commit}" if previous is not None else "none"
     summary = BENCH / "RESULTS.md"
     summary.write_text(
         f"# Benchmark results\n\n{day}, commit {commit}, {machine}; median of {RUNS} runs "
         f"(min to max), everything (load generator, broker, API, worker) on this one machine. "
-        f"Reproduce: `make bench`.\n\n"
-        f"| figure | median | range | target |\n| --- | --- | --- | --- |\n{table}\n\n"
+        f"Reproduce: `make bench`. The last full run before it: {earlier}.\n\n"
+        f"| figure | median | range | last full run | target |\n"
+        f"| --- | --- | --- | --- | --- |\n{table}\n\n"
         f"Ratios, each of two figures of this run:\n\n{shares}\n\n"
         f"{profiles}"
     )
