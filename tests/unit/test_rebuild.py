@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import sqlite3
 import threading
 from collections.abc import Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,11 @@ from shopstream.config import Settings
 from shopstream.enrich import enrich
 from shopstream.errors import ConfigurationError
 from shopstream.models import EnrichedTicket, Ticket
+from shopstream.rebuild import sqlcopy
 from shopstream.rebuild.changes import Changes
 from shopstream.rebuild.inplace import rebuild
 from shopstream.rebuild.writer import Interrupted, Reporting
-from shopstream.stores import open_store
+from shopstream.stores import Store, open_store
 from tests.helpers import settings_from
 from tests.unit.storedata import enriched
 
@@ -102,7 +105,7 @@ def test_a_list_changed_during_the_rebuild_is_not_switched_to(
 
 def _varied(count: int, catalog: Catalog) -> list[EnrichedTicket]:
     """Tickets over 3 stores and 5 days, names in every case and some no list knows."""
-    names = ["Banana", "BREAD", "the bread", "milk", "Soap", " banana "]
+    names = ["Banana", "BREAD", "the bread", "milk", "Soap", "BaNaNa"]
     return [
         enrich(
             Ticket.model_validate_json(
@@ -130,25 +133,49 @@ def _varied(count: int, catalog: Catalog) -> list[EnrichedTicket]:
     ids=["all", "one store", "from a day"],
 )
 def test_a_rebuilt_store_holds_what_storing_its_tickets_afresh_would(
-    store_url: str, tmp_path: Path, filters: Filters
+    store_url: str, tmp_path: Path, filters: Filters, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The SQL stores copy rows and derive roll-ups in SQL: the figures must be the same."""
-    live = open_store(store_url)
-    live.open()
-    live.add(_varied(700, Catalog.load()))
-    live.close()
+    """The SQL stores copy rows and sum roll-ups in SQL: the figures must be the same.
+
+    In chunks of 64 tickets, so that the 700 span eleven of them."""
+    monkeypatch.setattr(sqlcopy, "CHUNK", 64)
+    _store(store_url, _varied(700, Catalog.load()))
+    rebuilt = _rebuilt_under_new_list(store_url, tmp_path)
+    expected = _store(_beside(store_url, tmp_path), _varied(700, rebuilt))
+    assert _rounded(open_store(store_url).tally(filters)) == _rounded(expected.tally(filters))
+    assert list(open_store(store_url).tickets()) == list(expected.tickets())
+
+
+def test_a_rebuild_sums_the_roll_ups_from_the_rows_not_from_the_live_ones(
+    tmp_path: Path,
+) -> None:
+    """A worker older than ``daily_names`` wrote rows without their names' roll-up (a rolling
+    upgrade): the rebuilt store's figures are those of its rows all the same."""
+    store_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    _store(store_url, _varied(60, Catalog.load()))
+    with closing(sqlite3.connect(tmp_path / "shop.db")) as db, db:
+        db.execute("DELETE FROM daily_names WHERE store = 'Store 1'")
+    rebuilt = _rebuilt_under_new_list(store_url, tmp_path)
+    expected = _store(_beside(store_url, tmp_path), _varied(60, rebuilt))
+    assert _rounded(open_store(store_url).tally(Filters())) == _rounded(expected.tally(Filters()))
+
+
+def _store(store_url: str, tickets: list[EnrichedTicket]) -> Store:
+    store = open_store(store_url)
+    store.open()
+    store.add(tickets)
+    store.close()
+    return store
+
+
+def _rebuilt_under_new_list(store_url: str, tmp_path: Path) -> Catalog:
+    """The store rebuilt under a list that moves bread and milk; that list."""
     categories = tmp_path / "categories.json"
     categories.write_text(json.dumps({"Fruit": "banana", "Breakfast": "bread", "Drink": "milk"}))
     catalog = Catalog.load(categories)
     settings = settings_from(DATABASE_URL=store_url, CATEGORIES_FILE=str(categories))
     rebuild(settings, catalog, threading.Event())
-    afresh = open_store(_beside(store_url, tmp_path))
-    afresh.open()
-    afresh.add(_varied(700, catalog))
-    afresh.close()
-    rebuilt, expected = open_store(store_url), open_store(_beside(store_url, tmp_path))
-    assert _rounded(rebuilt.tally(filters)) == _rounded(expected.tally(filters))
-    assert list(rebuilt.tickets()) == list(expected.tickets())
+    return catalog
 
 
 def _beside(store_url: str, tmp_path: Path) -> str:
@@ -173,3 +200,18 @@ def _rounded(tally: Tally) -> dict[str, object]:
         "days": dict(tally.days),
         "versions": dict(tally.versions),
     }
+
+
+def test_a_sqlite_store_in_a_directory_named_like_a_uri_is_rebuilt_in_place(
+    tmp_path: Path,
+) -> None:
+    """The rebuild opens the live file by URI (read-only): ``?`` and ``#`` in its path are
+    quoted, not taken for a query or a fragment naming another file."""
+    directory = tmp_path / "shop#1?mode=rw"
+    directory.mkdir()
+    store_url = f"sqlite:///{directory / 'shop.db'}"
+    settings, catalog, _ = _prepared(store_url, directory, 50)
+    assert rebuild(settings, catalog, threading.Event()).tickets == 50
+    assert {t.products[1].category for t in open_store(store_url).tickets()} == {"Breakfast"}
+    assert not list(directory.glob("*.rebuild*"))
+    assert [p.name for p in tmp_path.iterdir()] == [directory.name]  # no file named "shop"

@@ -17,7 +17,7 @@ Move = tuple[str, str]
 
 @dataclass
 class Changes:
-    """The tickets re-categorised under ``catalog``, and which lines that moved."""
+    """Re-categorises tickets under ``catalog`` and counts the product lines that moved."""
 
     catalog: Catalog
     lines: Counter[Move] = field(default_factory=Counter)

@@ -18,6 +18,7 @@ from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.stores import SqliteStore
 from shopstream.stores.sql import TICKETS_WHERE, tickets
+from shopstream.stores.sqlite import read_only_uri
 
 _NOT_REBUILT = TICKETS_WHERE.format(
     where="WHERE NOT EXISTS (SELECT 1 FROM rebuilt.tickets r WHERE r.id = t.id)"
@@ -43,8 +44,8 @@ class SqliteShadow(BesideFile):
 
     def _reading(self) -> sqlite3.Connection:
         """A read-only connection to the live store, the shadow attached as ``rebuilt``."""
-        db = sqlite3.connect(f"file:{self.live}?mode=ro", uri=True)
-        db.execute("ATTACH DATABASE ? AS rebuilt", (f"file:{self.path}?mode=ro",))
+        db = sqlite3.connect(read_only_uri(self.live), uri=True)
+        db.execute("ATTACH DATABASE ? AS rebuilt", (read_only_uri(self.path),))
         return db
 
     def feed(self, writer: BatchWriter) -> None:
@@ -57,19 +58,28 @@ class SqliteShadow(BesideFile):
                 writer.take(ticket)
 
     def _copy(self, writer: BatchWriter) -> None:
-        """Every live ticket, copied by SQLite in one transaction on one snapshot of it."""
-        db = sqlite3.connect(f"file:{self.path}", uri=True, isolation_level=None)
+        """Every live ticket, copied by SQLite in one transaction on one snapshot of it.
+
+        Under a rollback journal, not the store's write-ahead log: a new page needs no
+        journal, so the shadow takes the store's size on disk, where a log would hold a
+        second copy of it until the transaction's end.
+        """
+        self.store.close()  # the journal mode changes only with no other connection
+        db = sqlite3.connect(self.path, uri=True, isolation_level=None)  # a path: not file:
         try:
-            db.execute("ATTACH DATABASE ? AS live", (f"file:{self.live}?mode=ro",))
+            db.execute("PRAGMA main.journal_mode=DELETE")
+            db.execute("ATTACH DATABASE ? AS live", (read_only_uri(self.live),))
             db.execute("BEGIN")
             try:
                 copy_recategorised(db, Schemas(live="live", shadow="main", mark="?"), writer)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
         finally:
             db.close()
+        self.store.open()  # back in WAL mode, for the tickets the workers store meanwhile
 
     def swap(self, convert: Convert) -> int:
         self.store.close()

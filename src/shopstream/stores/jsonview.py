@@ -10,7 +10,8 @@ the file again, however many different filters are asked for.
 An entry whose id was read before (a line a person copied) is not counted twice. A line
 that is not a stored ticket, with more lines after it, is a ``StoreError`` naming it: the
 API answers 503 rather than figures that leave it out. The last line may be one being
-written: it is read at the next look.
+written: it is read at the next look. A rebuild follows the file for its entries alone,
+without the sums (``summing``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from contextlib import closing
 from itertools import chain
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 from shopstream.analytics import Filters, Sum, Tally
 from shopstream.errors import StoreError, StoreUnavailable, TicketRefused
@@ -101,6 +102,12 @@ def _problem(path: Path, exc: sqlite3.Error) -> StoreError:
     if code in _REFUSED or isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
         return TicketRefused(message)
     return StoreError(message)
+
+
+def read_only_uri(path: Path) -> str:
+    """``path`` as a URI SQLite opens read-only: a ``?`` or ``#`` in it is quoted, not read
+    as the URI's query or fragment (which would open another file)."""
+    return f"file:{quote(str(path))}?mode=ro"
 
 
 def _no_tables(exc: sqlite3.Error) -> bool:
@@ -219,7 +226,7 @@ class SqliteStore:
                 return query(self._db)
             if not self.path.exists():
                 return empty
-            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+            with closing(sqlite3.connect(read_only_uri(self.path), uri=True)) as db:
                 return query(db)
         except sqlite3.Error as exc:
             if _no_tables(exc):
@@ -251,7 +258,7 @@ class SqliteStore:
         try:
             # An export streamed over HTTP reads on from whichever thread the server gives
             # it next; the connection is only ever used by this generator, one step at a time.
-            read_only = f"file:{self.path}?mode=ro"
+            read_only = read_only_uri(self.path)
             with closing(sqlite3.connect(read_only, uri=True, check_same_thread=False)) as db:
                 yield from tickets(db.execute(STORED_TICKETS))
         except sqlite3.Error as exc:
