@@ -74,6 +74,7 @@ class PostgresShadow:
             if not self._fed:
                 # rows and roll-ups of one moment: one snapshot for the whole copy
                 db.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                db.execute(f"SET LOCAL search_path TO {SCHEMA}")  # the stores' own statements
                 copy_recategorised(db, Schemas(live=LIVE, shadow=SCHEMA, mark="%s"), writer)
                 self._fed = True
                 return

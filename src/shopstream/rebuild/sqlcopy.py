@@ -23,6 +23,8 @@ from typing import Any
 
 from shopstream.rebuild.changes import Changes
 from shopstream.rebuild.writer import BatchWriter
+from shopstream.stores import versions
+from shopstream.stores.rollup import NAMES_FROM_PRODUCTS
 
 CHUNK = 20_000
 """tickets per ``INSERT … SELECT``: a progress step, and a point where a stop is heard"""
@@ -40,7 +42,9 @@ class Schemas:
 def copy_recategorised(db: Any, at: Schemas, writer: BatchWriter) -> None:
     """Every ticket of ``at.live`` into ``at.shadow`` under ``writer``'s list, with its roll-ups.
 
-    ``db`` is a SQLite or psycopg connection, in the caller's transaction; ``writer``
+    ``db`` is a SQLite or psycopg connection, in the caller's transaction, on which an
+    unqualified table name is the shadow's (SQLite's main database, PostgreSQL's
+    ``search_path``); ``writer``
     counts and reports the tickets copied and the lines that moved, and says when to stop.
     """
     live, shadow, mark = at.live, at.shadow, at.mark
@@ -80,7 +84,7 @@ def copy_recategorised(db: Any, at: Schemas, writer: BatchWriter) -> None:
         )
         writer.copied(int(count))
         after = upto
-    _sum_rollups(db, shadow, mark, version)
+    _sum_rollups(db, shadow)
     db.execute("DROP TABLE rebuild_categories")
 
 
@@ -95,27 +99,22 @@ def _count_moves(db: Any, live: str, changes: Changes) -> None:
         changes.moved(before, after, name, int(lines))
 
 
-def _sum_rollups(db: Any, shadow: str, mark: str, version: str) -> None:
-    """The shadow's roll-ups, summed from its own rows (``stores/rollup.py``'s, in SQL)."""
+def _sum_rollups(db: Any, shadow: str) -> None:
+    """The shadow's roll-ups, summed from its own rows.
+
+    The per-name and per-version ones are the stores' own statements (``rollup``,
+    ``versions``), whose unqualified names the caller resolves to the shadow first.
+    """
     db.execute(
         f"INSERT INTO {shadow}.daily_tickets (store, date, tickets, total_sum)"  # noqa: S608
         f" SELECT store, date, count(*), sum(total_price) FROM {shadow}.tickets"
         " GROUP BY store, date"
     )
-    db.execute(
-        f"INSERT INTO {shadow}.daily_names (store, date, name, lines, price_sum)"  # noqa: S608
-        " SELECT t.store, t.date, p.name, count(*), sum(p.price)"
-        f" FROM {shadow}.products p JOIN {shadow}.tickets t ON t.id = p.ticket_id"
-        " GROUP BY t.store, t.date, p.name"
-    )
+    db.execute(NAMES_FROM_PRODUCTS)
     db.execute(
         f"INSERT INTO {shadow}.daily_products (store, date, category, lines, price_sum)"  # noqa: S608
         " SELECT n.store, n.date, c.category, sum(n.lines), sum(n.price_sum)"
         f" FROM {shadow}.daily_names n JOIN rebuild_categories c ON c.name = n.name"
         " GROUP BY n.store, n.date, c.category"
     )
-    db.execute(
-        f"INSERT INTO {shadow}.daily_versions (store, date, catalog_version, tickets)"  # noqa: S608
-        f" SELECT store, date, {mark}, tickets FROM {shadow}.daily_tickets",
-        (version,),
-    )
+    db.execute(versions.FILL_FROM_TICKETS)

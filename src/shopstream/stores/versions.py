@@ -28,7 +28,7 @@ CREATE TABLE daily_versions (
 ){options}
 """
 _INDEX = "CREATE INDEX daily_versions_by_date ON daily_versions (date)"
-_FILL = """
+FILL_FROM_TICKETS = """
 INSERT INTO daily_versions (store, date, catalog_version, tickets)
 SELECT store, date, catalog_version, count(*) FROM tickets GROUP BY store, date, catalog_version
 """
@@ -56,7 +56,7 @@ def migrate_sqlite(db: sqlite3.Connection) -> None:
         if found.fetchone() is None:
             db.execute(_TABLE.format(date="TEXT", options=" WITHOUT ROWID"))
             db.execute(_INDEX)
-            db.execute(_FILL)
+            db.execute(FILL_FROM_TICKETS)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -70,4 +70,4 @@ def migrate_postgres(db: psycopg.Connection) -> None:
     if row is None or row[0] is None:
         db.execute(_TABLE.format(date="DATE", options=""))
         db.execute(_INDEX)
-        db.execute(_FILL)
+        db.execute(FILL_FROM_TICKETS)
