@@ -164,12 +164,14 @@ def request_budget(bench: Bench) -> None:
     over one loop.
     """
     per_request: dict[str, float] = {}
-    client_cpu: list[float] = []
+    client = 0.0
     for key, app, factory in _BUDGET_SERVERS:
         s = bench.stack()
         s.start_app(app, factory=factory)
-        per_request[key] = _loop_us(s.url, client_cpu if key == "raw" else [])
+        per_request[key], cpu = _loop_cpu_us(s.url, {})
         s.stop()
+        if key == "raw":
+            client = cpu["client"]  # the client's own CPU, against the server doing least
     broker = bench.broker.pid()
     if broker is None:
         raise RuntimeError("the bench's broker is not running")
@@ -194,7 +196,6 @@ def request_budget(bench: Bench) -> None:
     s.start_api()
     per_request["no_worker"], alone = _loop_cpu_us(s.url, {"api": s.pid("api"), "broker": broker})
     s.stop()
-    client = statistics.median(client_cpu)
     if "kafka_rtt" not in bench.figures:
         bench.repeat(
             Figure("kafka_rtt", "Kafka round trip of one acks=all message, median", "ms"),
@@ -250,11 +251,3 @@ def _loop_cpu_us(url: str, pids: dict[str, int]) -> tuple[float, dict[str, float
         for name, pid in pids.items():
             cpus[name].append((cpu_seconds(pid) - before[name]) / STRESS_TICKETS * 1e6)
     return statistics.median(walls), {name: statistics.median(v) for name, v in cpus.items()}
-
-
-def _loop_us(url: str, client_cpu: list[float]) -> float:
-    """µs per request of the sequential loop (median of ``RUNS`` after one to warm up)."""
-    sequential_loop(url)
-    loops = [sequential_loop(url) for _ in range(RUNS)]
-    client_cpu += [loop.client_cpu_seconds / STRESS_TICKETS * 1e6 for loop in loops]
-    return statistics.median(loop.seconds for loop in loops) / STRESS_TICKETS * 1e6
