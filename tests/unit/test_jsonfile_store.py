@@ -314,3 +314,15 @@ def test_a_line_growing_while_it_is_read_is_not_taken_for_two(
     monkeypatch.setattr(jsonview, "lines", growing)
     reader = JsonFileStore(path)
     assert reader.count() == 10  # the half line is left for later, not an error
+
+
+@pytest.mark.parametrize("ids", [["t1", "new"], ["new", "new"]], ids=["held", "twice"])
+def test_entries_given_as_new_are_refused_whole_if_one_is_not(
+    store: JsonFileStore, path: Path, ids: list[str]
+) -> None:
+    store.add([enriched("t1")])
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="holds already, or one twice"):
+        store.add_new(ids, [enriched(i).to_json() for i in ids])
+    assert path.read_bytes() == before
+    assert store.count() == 1

@@ -18,7 +18,7 @@ from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.enrich import enrich
 from shopstream.errors import ConfigurationError
-from shopstream.models import EnrichedTicket, Ticket
+from shopstream.models import EnrichedProduct, EnrichedTicket, Ticket
 from shopstream.rebuild import sqlcopy
 from shopstream.rebuild.changes import Changes
 from shopstream.rebuild.inplace import rebuild
@@ -215,3 +215,30 @@ def test_a_sqlite_store_in_a_directory_named_like_a_uri_is_rebuilt_in_place(
     assert {t.products[1].category for t in open_store(store_url).tickets()} == {"Breakfast"}
     assert not list(directory.glob("*.rebuild*"))
     assert [p.name for p in tmp_path.iterdir()] == [directory.name]  # no file named "shop"
+
+
+def test_a_json_rebuild_writes_each_entry_as_storing_its_ticket_would(tmp_path: Path) -> None:
+    """The JSON rebuild re-categorises the entries it reads, never making tickets of them:
+    what it writes must be the bytes ``to_json`` gives the ticket re-categorised, whatever
+    a person did to the line (keys reordered, spaced, one added, the version missing)."""
+    path = tmp_path / "database.json"
+    stored = _varied(40, Catalog.load())
+    _store(str(path), stored)
+    by_hand = (
+        '  { "store": "Store 9", "id": "by-hand", "total_price": 3, "date": "2024-02-28", '
+        '"note": "kept?", "products": [{"price": 3, "category": "Other", "name": " MILK ", '
+        '"id": "7"}] } '
+    )
+    text = path.read_text()
+    path.write_text(text.removesuffix("\n]\n") + ",\n" + by_hand + "\n]\n")
+    catalog = _rebuilt_under_new_list(str(path), tmp_path)
+    hand_made = EnrichedTicket(
+        id="by-hand",
+        store="Store 9",
+        date=datetime.date(2024, 2, 28),
+        total_price=3,
+        products=[EnrichedProduct(id="7", name=" MILK ", price=3, category="Other")],
+    )
+    expected = Changes(catalog).recategorised([*stored, hand_made])
+    assert path.read_bytes() == b"[\n" + b",\n".join(t.to_json() for t in expected) + b"\n]\n"
+    assert json.loads(path.read_text())[-1]["products"][0]["category"] == "Drink"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from shopstream.catalog import Catalog, normalise
 from shopstream.models import EnrichedTicket
+from shopstream.stores.jsonlines import Entry
 
 _NAMES_SHOWN = 5
 
@@ -37,6 +38,18 @@ class Changes:
                     product.category = category
             ticket.catalog_version = version
         return tickets
+
+    def recategorise_entry(self, entry: Entry) -> None:
+        """A ``database.json`` entry, as ``jsonlines`` reads it, put under the catalog in
+        place: the same as ``recategorised``, without making a ticket of it (a third of
+        the JSON rebuild's time, measured at a million)."""
+        category_of = self.catalog.category_of
+        for product in entry["products"]:
+            category = category_of(product["name"])
+            if category != product["category"]:
+                self.moved(product["category"], category, product["name"], 1)
+                product["category"] = category
+        entry["catalog_version"] = self.catalog.version.hash
 
     def moved(self, before: str, after: str, name: str, lines: int) -> None:
         """Count ``lines`` lines of the product ``name`` moved from ``before`` to ``after``."""

@@ -92,7 +92,7 @@ def rebuild(
                 break
         _check_unchanged(settings, catalog)
         writer.check()
-        shadow.swap(writer.convert)  # the last tickets, counted by convert
+        shadow.swap(writer)  # the last tickets, counted by the writer
     except BaseException:
         shadow.discard()
         raise

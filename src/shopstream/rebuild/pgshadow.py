@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.rebuild.shadow import Convert, lost_tickets
+from shopstream.rebuild.shadow import lost_tickets
 from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.secret_url import mask
@@ -81,14 +81,14 @@ class PostgresShadow:
             for ticket in _read(db, _NOT_REBUILT):
                 writer.take(ticket)
 
-    def swap(self, convert: Convert) -> int:
+    def swap(self, writer: BatchWriter) -> int:
         with self._connect(autocommit=False) as db, db.transaction():
             tables = _tables(db, SCHEMA)
             replaced = [table for table in _tables(db, LIVE) if table in tables]
             # tickets first, as every worker's transaction writes it first: no deadlock.
             locked = ", ".join(f"{LIVE}.{table}" for table in replaced)
             db.execute(f"LOCK TABLE {locked} IN EXCLUSIVE MODE")
-            tail = convert(list(tickets(db.execute(_NOT_REBUILT))))
+            tail = writer.convert(list(tickets(db.execute(_NOT_REBUILT))))
             self.store.add(tail)
             if _count(db, LIVE) != _count(db, SCHEMA):
                 raise lost_tickets(mask(self.url))

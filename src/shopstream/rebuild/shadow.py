@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from shopstream.errors import StoreError
-from shopstream.models import EnrichedTicket
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.stores import Store
-
-Convert = Callable[[list[EnrichedTicket]], Sequence[EnrichedTicket]]
-"""tickets as stored -> the same tickets re-categorised"""
 
 
 class Shadow(Protocol):
@@ -39,9 +34,9 @@ class Shadow(Protocol):
         how many that is about to be (``writer.reporting.total``)."""
         ...
 
-    def swap(self, convert: Convert) -> int:
-        """Under the live store's write lock, store what it got since the last ``feed``
-        (``convert`` ed) and switch to the shadow; how many tickets that was."""
+    def swap(self, writer: BatchWriter) -> int:
+        """Under the live store's write lock, have ``writer`` store what it got since the
+        last ``feed`` and switch to the shadow; how many tickets that was."""
         ...
 
     def discard(self) -> None: ...

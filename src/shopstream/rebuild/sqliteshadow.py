@@ -13,7 +13,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from shopstream.rebuild.shadow import BesideFile, Convert, lost_tickets
+from shopstream.rebuild.shadow import BesideFile, lost_tickets
 from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.stores import SqliteStore
@@ -81,7 +81,7 @@ class SqliteShadow(BesideFile):
             db.close()
         self.store.open()  # back in WAL mode, for the tickets the workers store meanwhile
 
-    def swap(self, convert: Convert) -> int:
+    def swap(self, writer: BatchWriter) -> int:
         self.store.close()
         db = sqlite3.connect(self.live, isolation_level=None)
         try:
@@ -89,7 +89,7 @@ class SqliteShadow(BesideFile):
             db.execute("ATTACH DATABASE ? AS rebuilt", (str(self.path),))
             db.execute("BEGIN IMMEDIATE")
             try:
-                tail = convert(list(tickets(db.execute(_NOT_REBUILT))))
+                tail = writer.convert(list(tickets(db.execute(_NOT_REBUILT))))
                 live = _count(db, "main")
                 if live != _count(db, "rebuilt") + len(tail):
                     raise lost_tickets(str(self.live))

@@ -249,6 +249,18 @@ class JsonFileStore:
             self._append(file, [t.to_json() for t in fresh], [t.id for t in fresh])
         return Added(len(fresh), conflicts)
 
+    def add_new(self, ids: list[str], entries: list[bytes]) -> None:
+        """Append ``entries``, already serialised as ``to_json`` does, of the tickets ``ids``:
+        a rebuild's, read once each from another file. Raises if one is stored already."""
+        file = self._writable()
+        held = [ticket_id for ticket_id in ids if self._stored_at(file, ticket_id) is not None]
+        if held or len(set(ids)) != len(ids):
+            raise StoreError(
+                f"{self.path} was given tickets it holds already, or one twice "
+                f"({', '.join(held[:3]) or 'in one batch'}); none of them was written"
+            )
+        self._append(file, entries, ids)
+
     def _append(self, file: BinaryIO, entries: list[bytes], ids: list[str]) -> None:
         offset = self._entries_end
         chunk = bytearray()

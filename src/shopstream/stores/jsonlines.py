@@ -92,9 +92,13 @@ class Kind(Enum):
     UNREADABLE = "unreadable"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Line:
-    """One line of the file, or the part of one after an entry, and what it holds."""
+    """One line of the file, or the part of one after an entry, and what it holds.
+
+    Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, 0.96 µs
+    a line against 0.27, paid for every line any reader reads.
+    """
 
     kind: Kind
     number: int  # from 1, as an editor counts
