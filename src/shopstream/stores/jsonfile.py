@@ -137,7 +137,8 @@ class JsonFileStore:
             self._file.close()
             self._file = None
             raise
-        log.info("json store %s open: %d tickets", self.path, len(self._ids))
+        if self._ids:  # a new file says nothing (a rebuild's shadow is one)
+            log.info("json store %s open: %d tickets", self.path, len(self._ids))
 
     def _locked(self, path: Path) -> BinaryIO:
         """``path`` open for writing (created if missing), under this process's lock."""
