@@ -7,11 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import ConsumerGroupState, KafkaError, KafkaException
+from confluent_kafka import ConsumerGroupState, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     ClusterMetadata,
     NewTopic,
+    OffsetSpec,
     ScramCredentialInfo,
     ScramMechanism,
     UserScramCredentialAlteration,
@@ -21,6 +22,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from shopstream.config import Settings
 from shopstream.errors import BrokerError, ConfigurationError
 from shopstream.kafka.config import client_config, message_limit
+from shopstream.supervise import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ def _admin(config: dict[str, Any], **callbacks: Callable[[KafkaError], None]) ->
 
 
 _SLICE_S = 0.5
+_LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 
 
 def _connect(config: dict[str, Any], timeout: float) -> tuple[AdminClient, ClusterMetadata]:
@@ -145,7 +148,8 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
 
 
 def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
-    """Create the ticket topic and its dead-letter topic if they are missing."""
+    """Create the ticket topic and its dead-letter topic if they are missing, and return
+    once the leader of each of their partitions serves it."""
     try:
         admin, metadata = _connect(client_config(settings, "admin"), timeout)
     except KafkaException as exc:
@@ -153,7 +157,10 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
             f"no Kafka broker answered at {settings.bootstrap_servers}: start one with "
             "`shopstream kafka start`, or set KAFKA_BOOTSTRAP_SERVERS"
         ) from exc
-    existing = metadata.topics
+    configs = topic_configs(settings)
+    counts = {
+        name: len(metadata.topics[name].partitions) for name in configs if name in metadata.topics
+    }
     new_topics = [
         NewTopic(
             name,
@@ -161,18 +168,54 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
             replication_factor=settings.kafka.replication_factor,
             config=config,
         )
-        for name, config in topic_configs(settings).items()
-        if name not in existing
+        for name, config in configs.items()
+        if name not in counts
     ]
-    if not new_topics:
-        return
-    for name, future in admin.create_topics(new_topics, operation_timeout=timeout).items():
-        try:
-            future.result()
-            log.info("created topic %s (%d partitions)", name, settings.kafka.partitions)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise BrokerError(f"could not create topic {name}: {exc}") from exc
+    if new_topics:
+        for name, future in admin.create_topics(new_topics, operation_timeout=timeout).items():
+            try:
+                future.result()
+                log.info("created topic %s (%d partitions)", name, settings.kafka.partitions)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise BrokerError(f"could not create topic {name}: {exc}") from exc
+            counts[name] = settings.kafka.partitions
+    partitions = [TopicPartition(name, p) for name, count in counts.items() for p in range(count)]
+    _await_leaders(admin, partitions, timeout)
+
+
+def _await_leaders(admin: AdminClient, partitions: list[TopicPartition], timeout: float) -> None:
+    """Return once the leader of every partition answers for it (a ListOffsets request).
+
+    A broker names a new partition's leader in its metadata before that leader has loaded
+    the partition, and a produce sent meanwhile fails and is retried. An idempotent
+    producer keeps sending the partition's next batches; a broker before Kafka 4.5
+    (KAFKA-15591) takes a later batch as the partition's first, and the earlier one is
+    never written, while librdkafka reports it delivered: acknowledged tickets lost. The
+    topics must be served before anything is published to them, even when another process
+    created them a moment ago (`shopstream up` starts the API and the worker together).
+    """
+    waiting = dict.fromkeys(partitions, "")  # each one with the reason it was not served
+
+    def served() -> bool:
+        asked = dict.fromkeys(waiting, _LATEST)
+        for tp, future in admin.list_offsets(asked, request_timeout=_SLICE_S * 4).items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                waiting[tp] = exc.args[0].str()
+            else:
+                del waiting[tp]
+        return not waiting
+
+    try:
+        wait_for(served, timeout, "every partition served by its leader")
+    except TimeoutError:
+        tp, reason = next(iter(waiting.items()))
+        raise BrokerError(
+            f"no leader served {tp.topic} [{tp.partition}] within {timeout:.0f} s "
+            f"({len(waiting)} partitions unserved): {reason}"
+        ) from None
 
 
 def group_assigned(settings: Settings, timeout: float = 2.0) -> bool:
