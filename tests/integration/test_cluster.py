@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from confluent_kafka.admin import AdminClient
 
 from shopstream.localkafka.cluster import LocalCluster
 from shopstream.supervise import wait_for
-from testbed.pipeline import LIBS, MakePipeline
-from testbed.ports import free_port
+from testbed.pipeline import MakePipeline
 from testbed.postgres import PostgresServer
 from tests.faults.harness import finish, let_some_through, load_on
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    """Started as `shopstream kafka start --brokers 3` starts it, on ports of its own."""
-    # Node n uses port + 10 (n - 1): find a base whose six ports are all free.
-    while True:
-        port, controller = free_port(), free_port()
-        if port + 30 < 65535 and controller + 30 < 65535:
-            break
-    cluster = LocalCluster(
-        tmp_path_factory.mktemp("cluster"), 3, port, controller, libs_dir=LIBS, heap="384m"
-    )
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def _fully_replicated(cluster: LocalCluster, topic: str) -> bool:

@@ -15,19 +15,25 @@ from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec  # type: ignore[attr-defined]
 
 from shopstream.config import KafkaSettings, Settings
-from shopstream.kafka.admin import ensure_topics
+from shopstream.errors import BrokerError
+from shopstream.kafka.admin import await_leaders, ensure_topics
 from shopstream.localkafka.broker import LocalBroker
+from shopstream.localkafka.cluster import LocalCluster
+from shopstream.supervise import wait_for
 
 pytestmark = pytest.mark.integration
 
 _PARTITIONS = 6
 
 
-def _settings(kafka: LocalBroker) -> Settings:
+def _settings(kafka: LocalBroker | LocalCluster) -> Settings:
     topic = f"topics-{uuid.uuid4().hex[:10]}"
     return Settings(
         kafka=KafkaSettings(
-            bootstrap_servers=kafka.bootstrap_servers, topic=topic, partitions=_PARTITIONS
+            bootstrap_servers=kafka.bootstrap_servers,
+            topic=topic,
+            partitions=_PARTITIONS,
+            replication_factor=1,
         )
     )
 
@@ -67,3 +73,32 @@ def test_topics_another_process_just_created_are_waited_for(kafka: LocalBroker) 
         admin.create_topics(topics)  # not waited for: the other process's request
         ensure_topics(settings)
         assert _unserved(settings) == []
+
+
+def _leaders(settings: Settings) -> list[int]:
+    """The leader of each partition of the ticket topic in fresh metadata (-1: none)."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    topic = admin.list_topics(settings.kafka.topic, timeout=10).topics[settings.kafka.topic]
+    return [p.leader for p in topic.partitions.values()]
+
+
+def test_leaders_back_are_seen_by_a_client_that_saw_none(cluster: LocalCluster) -> None:
+    """In CI every partition stayed "No leaders found" for the whole wait. librdkafka's
+    ListOffsets takes a partition that its metadata cache holds without a leader for failed,
+    and never asks the brokers again: the wait must refresh that metadata itself."""
+    settings = _settings(cluster)
+    node = cluster.nodes[-1]
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    on_node = NewTopic(settings.kafka.topic, _PARTITIONS, replica_assignment=[[3]] * _PARTITIONS)
+    for future in admin.create_topics([on_node]).values():
+        future.result()
+    node.stop()  # a controlled shutdown: every partition, its one replica there, has no leader
+    wait_for(lambda: set(_leaders(settings)) == {-1}, 60, "no partition with a leader")
+
+    partitions = [TopicPartition(settings.kafka.topic, p) for p in range(_PARTITIONS)]
+    with pytest.raises(BrokerError, match=f"{_PARTITIONS} partitions unserved"):
+        await_leaders(admin, partitions, timeout=1)
+
+    cluster.start()
+    wait_for(lambda: -1 not in _leaders(settings), 60, "every partition led again")
+    await_leaders(admin, partitions, timeout=30)  # on main: "No leaders found" until the end

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopstream.localkafka import LocalBroker
+from shopstream.localkafka.cluster import LocalCluster
 from shopstream.localkafka.properties import SaslListener, TlsListener
 from testbed.pipeline import LIBS
 from testbed.ports import free_port
@@ -74,3 +75,19 @@ def forgetful_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """Started as `shopstream kafka start --brokers 3` starts it, on ports of its own."""
+    # Node n uses port + 10 (n - 1): find a base whose six ports are all free.
+    while True:
+        port, controller = free_port(), free_port()
+        if port + 30 < 65535 and controller + 30 < 65535:
+            break
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("cluster"), 3, port, controller, libs_dir=LIBS, heap="384m"
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()

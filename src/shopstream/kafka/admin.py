@@ -181,10 +181,10 @@ def ensure_topics(settings: Settings, timeout: float = 10.0) -> None:
                     raise BrokerError(f"could not create topic {name}: {exc}") from exc
             counts[name] = settings.kafka.partitions
     partitions = [TopicPartition(name, p) for name, count in counts.items() for p in range(count)]
-    _await_leaders(admin, partitions, timeout)
+    await_leaders(admin, partitions, timeout)
 
 
-def _await_leaders(admin: AdminClient, partitions: list[TopicPartition], timeout: float) -> None:
+def await_leaders(admin: AdminClient, partitions: list[TopicPartition], timeout: float) -> None:
     """Return once the leader of every partition answers for it (a ListOffsets request).
 
     A broker names a new partition's leader in its metadata before that leader has loaded
@@ -194,18 +194,26 @@ def _await_leaders(admin: AdminClient, partitions: list[TopicPartition], timeout
     never written, while librdkafka reports it delivered: acknowledged tickets lost. The
     topics must be served before anything is published to them, even when another process
     created them a moment ago (`shopstream up` starts the API and the worker together).
+
+    Each round asks for the topics' metadata first. librdkafka's ListOffsets takes a
+    partition that its metadata cache holds without a leader for failed and never asks
+    again, so one answer given while a leader was missing would otherwise fail every
+    round of the wait, however soon the leader came back.
     """
     waiting = dict.fromkeys(partitions, "")  # each one with the reason it was not served
 
     def served() -> bool:
-        asked = dict.fromkeys(waiting, _LATEST)
-        for tp, future in admin.list_offsets(asked, request_timeout=_SLICE_S * 4).items():
-            try:
-                future.result()
-            except KafkaException as exc:
-                waiting[tp] = exc.args[0].str()
-            else:
-                del waiting[tp]
+        unled = _without_leader(admin, list(waiting))
+        waiting.update(unled)
+        asked = {tp: _LATEST for tp in waiting if tp not in unled}
+        if asked:
+            for tp, future in admin.list_offsets(asked, request_timeout=_SLICE_S * 4).items():
+                try:
+                    future.result()
+                except KafkaException as exc:
+                    waiting[tp] = exc.args[0].str()
+                else:
+                    del waiting[tp]
         return not waiting
 
     try:
@@ -216,6 +224,34 @@ def _await_leaders(admin: AdminClient, partitions: list[TopicPartition], timeout
             f"no leader served {tp.topic} [{tp.partition}] within {timeout:.0f} s "
             f"({len(waiting)} partitions unserved): {reason}"
         ) from None
+
+
+def _without_leader(
+    admin: AdminClient, partitions: list[TopicPartition]
+) -> dict[TopicPartition, str]:
+    """Those of ``partitions`` that fresh metadata names no leader for, each with why.
+
+    Asking refreshes the client's metadata cache too, which ListOffsets reads.
+    """
+    unled: dict[TopicPartition, str] = {}
+    for name in dict.fromkeys(tp.topic for tp in partitions):
+        try:
+            topic = admin.list_topics(name, timeout=_SLICE_S * 4).topics[name]
+        except KafkaException as exc:
+            unled.update((tp, exc.args[0].str()) for tp in partitions if tp.topic == name)
+            continue
+        for tp in partitions:
+            if tp.topic != name:
+                continue
+            partition = topic.partitions.get(tp.partition)
+            error = topic.error or (partition.error if partition is not None else None)
+            if error is not None:
+                unled[tp] = error.str()
+            elif partition is None:
+                unled[tp] = "not in the topic's metadata yet"
+            elif partition.leader < 0:
+                unled[tp] = "no leader in the topic's metadata"
+    return unled
 
 
 def group_assigned(settings: Settings, timeout: float = 2.0) -> bool:
