@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shopstream.errors import StoreError
 from shopstream.models import EnrichedTicket
-from shopstream.rebuild.shadow import lost_tickets
+from shopstream.rebuild.shadow import lost_tickets, upgrade
 from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.secret_url import mask
@@ -60,6 +60,7 @@ class PostgresShadow:
             admin.close()
             raise StoreError(f"{mask(self.url)} is being rebuilt by another rebuild")
         self._admin = admin
+        upgrade(PostgresStore(self.url))
         self._drop()  # what an interrupted rebuild left: start over
         admin.execute(f"CREATE SCHEMA {SCHEMA}")
         self.store.open()

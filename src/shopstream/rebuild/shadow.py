@@ -96,6 +96,16 @@ class BesideFile:
         self._lock.release()
 
 
+def upgrade(live: Store) -> None:
+    """Bring the live store to this version's tables, as a worker opening it does.
+
+    A store an older shopstream wrote, never opened by a worker since, lacks what the copy
+    reads (each ticket's ``catalog_version``).
+    """
+    live.open()
+    live.close()
+
+
 def lost_tickets(store: str) -> StoreError:
     """The live store holds fewer tickets than were rebuilt from it: nothing is switched."""
     return StoreError(

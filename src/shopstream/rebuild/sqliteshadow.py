@@ -13,7 +13,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from shopstream.rebuild.shadow import BesideFile, lost_tickets
+from shopstream.rebuild.shadow import BesideFile, lost_tickets, upgrade
 from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.stores import SqliteStore
@@ -35,6 +35,7 @@ class SqliteShadow(BesideFile):
 
     def prepare(self) -> None:
         self._lock.take()
+        upgrade(SqliteStore(self.live))  # a missing store made empty, as a worker would
         self._remove()  # an interrupted rebuild's: start over
         self.store.open()
 

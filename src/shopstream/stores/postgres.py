@@ -288,6 +288,13 @@ class PostgresStore:
                 tally.names.update(read_names(db, filters, mark="%s"))
         except psycopg.errors.UndefinedTable:  # written before daily_names: none yet
             pass
+        found: dict[str, int] = {}
+        try:
+            with self._reading() as db:
+                found = versions.read_versions(db, filters, mark="%s")
+        except psycopg.errors.UndefinedTable:  # written before daily_versions
+            pass
+        tally.versions.update(versions.or_unversioned(found, tally))
         return tally
 
     def tickets(self) -> Iterator[EnrichedTicket]:

@@ -83,7 +83,7 @@ def where(filters: Filters, mark: str = "?") -> tuple[str, list[str]]:
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
-def _summed(db: Any, columns: str, table: str, group: str, filters: Filters, mark: str) -> Any:
+def summed(db: Any, columns: str, table: str, group: str, filters: Filters, mark: str) -> Any:
     """``SELECT columns FROM table WHERE <filters> GROUP BY group``: its rows.
 
     Only placeholders and fixed column names are formatted in; values go as parameters.
@@ -103,18 +103,13 @@ def read_tally(db: Any, filters: Filters, mark: str = "?", iso_day: str = "date"
     SQL: a year of 25 stores is 9,000 daily rows but 25 + 366 sums.
     """
     tickets = "sum(tickets), sum(total_sum)"
-    stores = _summed(db, f"store, {tickets}", "daily_tickets", "store", filters, mark)
-    days = _summed(db, f"{iso_day}, sum(tickets)", "daily_tickets", "date", filters, mark)
-    lines = _summed(
+    stores = summed(db, f"store, {tickets}", "daily_tickets", "store", filters, mark)
+    days = summed(db, f"{iso_day}, sum(tickets)", "daily_tickets", "date", filters, mark)
+    lines = summed(
         db, "store, category, sum(lines), sum(price_sum)", "daily_products", "store, category",
         filters, mark,
     )  # fmt: skip
-    versions = _summed(
-        db, "catalog_version, sum(tickets)", "daily_versions", "catalog_version", filters, mark
-    )
     tally = Tally()
-    for version, count in versions:
-        tally.versions[version] += int(count)
     for store, count, total_sum in stores:
         tally.tickets[store].add(int(count), float(total_sum))
     for day, count in days:
@@ -130,5 +125,5 @@ def read_names(db: Any, filters: Filters, mark: str = "?") -> dict[str, Sum]:
     Apart from ``read_tally``: a store written before ``daily_names`` existed has no such
     table until a writer opens it, and its other figures are still there to read.
     """
-    rows = _summed(db, "name, sum(lines), sum(price_sum)", "daily_names", "name", filters, mark)
+    rows = summed(db, "name, sum(lines), sum(price_sum)", "daily_names", "name", filters, mark)
     return {name: Sum(int(count), float(price_sum)) for name, count, price_sum in rows}

@@ -250,6 +250,9 @@ class SqliteStore:
         tally = self._read(lambda db: read_tally(db, filters), Tally())
         no_names: dict[str, Sum] = {}
         tally.names.update(self._read(lambda db: read_names(db, filters), no_names))
+        no_versions: dict[str, int] = {}
+        found = self._read(lambda db: versions.read_versions(db, filters), no_versions)
+        tally.versions.update(versions.or_unversioned(found, tally))
         return tally
 
     def tickets(self) -> Iterator[EnrichedTicket]:

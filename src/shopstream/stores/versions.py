@@ -4,15 +4,18 @@ Each ticket row has a ``catalog_version``, and a roll-up beside the others count
 per store, day and version, so that ``catalog_versions`` in the figures costs what the
 other figures cost. A store made before versions were recorded is given both when a
 worker opens it: the column (its tickets are ``unversioned``) and the roll-up, filled
-from the tickets already stored, in one transaction.
+from the tickets already stored, in one transaction. Until then, its readers count every
+ticket as ``unversioned`` (``or_unversioned``), not none.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from shopstream.analytics import Filters, Tally
 from shopstream.catalog import UNVERSIONED
+from shopstream.stores.rollup import summed
 
 if TYPE_CHECKING:  # psycopg is imported only for a PostgreSQL store (stores/__init__.py)
     import psycopg
@@ -71,3 +74,23 @@ def migrate_postgres(db: psycopg.Connection) -> None:
         db.execute(_TABLE.format(date="DATE", options=""))
         db.execute(_INDEX)
         db.execute(FILL_FROM_TICKETS)
+
+
+def read_versions(db: Any, filters: Filters, mark: str = "?") -> dict[str, int]:
+    """Catalog version -> tickets categorised with it, for ``filters``.
+
+    Apart from ``read_tally``, as ``read_names`` is: a store written before versions were
+    recorded has no ``daily_versions`` until a writer opens it (``or_unversioned``).
+    """
+    rows = summed(db, "catalog_version, sum(tickets)", "daily_versions", "catalog_version",
+                  filters, mark)  # fmt: skip
+    return {version: int(count) for version, count in rows}
+
+
+def or_unversioned(found: dict[str, int], tally: Tally) -> dict[str, int]:
+    """``found`` (``read_versions``), or for a store whose roll-up is missing, every ticket
+    of ``tally`` as ``unversioned``: categorised before versions were recorded."""
+    if found:
+        return found
+    tickets = sum(stored.count for stored in tally.tickets.values())
+    return {UNVERSIONED: tickets} if tickets else {}
