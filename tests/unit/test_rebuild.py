@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -17,12 +18,12 @@ from shopstream.analytics import Filters, Sum, Tally
 from shopstream.catalog import Catalog
 from shopstream.config import Settings
 from shopstream.enrich import enrich
-from shopstream.errors import ConfigurationError
+from shopstream.errors import ConfigurationError, StoreError
 from shopstream.models import EnrichedProduct, EnrichedTicket, Ticket
 from shopstream.rebuild import sqlcopy
 from shopstream.rebuild.changes import Changes
-from shopstream.rebuild.inplace import rebuild
-from shopstream.rebuild.writer import Interrupted, Reporting
+from shopstream.rebuild.inplace import rebuild, shadow_of
+from shopstream.rebuild.writer import BatchWriter, Interrupted, Reporting
 from shopstream.stores import Store, open_store
 from tests.helpers import settings_from
 from tests.unit.storedata import enriched
@@ -242,3 +243,27 @@ def test_a_json_rebuild_writes_each_entry_as_storing_its_ticket_would(tmp_path: 
     expected = Changes(catalog).recategorised([*stored, hand_made])
     assert path.read_bytes() == b"[\n" + b",\n".join(t.to_json() for t in expected) + b"\n]\n"
     assert json.loads(path.read_text())[-1]["products"][0]["category"] == "Drink"
+
+
+def test_a_json_file_an_editor_replaced_during_the_rebuild_is_named_as_such(
+    tmp_path: Path,
+) -> None:
+    """Read again from its start, a replaced file's entries reached the shadow first, which
+    refused them as held already: the error spoke of ids, not of the file replaced."""
+    live = tmp_path / "database.json"
+    _, catalog, _ = _prepared(str(live), tmp_path, 5)
+    shadow = shadow_of(str(live))
+    writer = BatchWriter(shadow.store, Changes(catalog), threading.Event())
+    shadow.prepare()
+    try:
+        shadow.feed(writer)
+        writer.flush()
+        saved = tmp_path / "database.json~"  # an editor's save: a copy renamed over
+        saved.write_bytes(live.read_bytes())
+        os.replace(saved, live)
+        with pytest.raises(StoreError, match="was replaced while it was being rebuilt"):
+            shadow.swap(writer)
+    finally:
+        shadow.discard()
+        shadow.release()
+    assert [t.id for t in open_store(str(live)).tickets()] == [f"t{i}" for i in range(5)]

@@ -73,11 +73,6 @@ class JsonShadow(BesideFile):
         self._view.on_entry = lambda entry: self._take(entry, writer)
         self._view.refresh()
         self._flush(writer)
-        if _identity(self.live) != self._identity:
-            raise StoreError(
-                f"{self.live} was replaced while it was being rebuilt (an editor saving it?); "
-                "it was left as it is: run the rebuild again"
-            )
 
     def _take(self, entry: Entry, writer: BatchWriter) -> None:
         writer.changes.recategorise_entry(entry)
@@ -87,6 +82,16 @@ class JsonShadow(BesideFile):
             self._flush(writer)
 
     def _flush(self, writer: BatchWriter) -> None:
+        """Write the entries taken; first, refuse a live file replaced since ``prepare``.
+
+        Checked before writing: the view reads a replaced file from its start, so what it
+        gives then is entries the shadow holds already.
+        """
+        if _identity(self.live) != self._identity:
+            raise StoreError(
+                f"{self.live} was replaced while it was being rebuilt (an editor saving it?); "
+                "it was left as it is: run the rebuild again"
+            )
         writer.check()
         if self._ids:
             self.store.add_new(self._ids, self._entries)
