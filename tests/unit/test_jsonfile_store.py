@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -171,6 +172,17 @@ def test_an_odd_line_mid_file_stops_the_worker_naming_it_and_changes_nothing(
         JsonFileStore(path).open()
     assert path.read_bytes() == before
     assert list(path.parent.glob("*.torn-*")) == []
+
+
+def test_a_day_not_of_the_calendar_is_named_not_read(path: Path) -> None:
+    """2024-02-30 matched the date's pattern: the store read the line, the rebuild copied
+    it, and export, `rebuild --into` and the figures failed on it with a raw ValueError."""
+    _store_ten(path)
+    _edit_line(path, 4, lambda line: re.sub(r'"date":"[^"]*"', '"date":"2024-02-30"', line))
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"line 4: not a stored ticket \(date: not a day of"):
+        JsonFileStore(path).open()
+    assert path.read_bytes() == before
 
 
 def test_a_line_that_is_not_json_mid_file_stops_the_worker(path: Path) -> None:

@@ -19,13 +19,15 @@ taken for the end of the file.
 
 from __future__ import annotations
 
+import datetime
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, BinaryIO
 
-from pydantic_core import SchemaValidator, ValidationError, core_schema
+from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError, core_schema
 
 from shopstream.errors import StoreError
 
@@ -39,6 +41,17 @@ Entry = dict[str, Any]
 
 def closing(has_entries: bool) -> bytes:
     return CLOSE if has_entries else CLOSE_EMPTY
+
+
+@functools.lru_cache(maxsize=4096)  # a store's tickets share few days
+def _calendar_day(day: str) -> str:
+    """``day`` if it is one of the calendar's: a person may write 2024-02-30 in the file,
+    which the API never accepts and every reader building a ticket would fail on."""
+    try:
+        datetime.date.fromisoformat(day)
+    except ValueError:
+        raise PydanticCustomError("calendar_day", "not a day of the calendar") from None
+    return day
 
 
 def _stored_entry_schema() -> core_schema.CoreSchema:
@@ -66,7 +79,10 @@ def _stored_entry_schema() -> core_schema.CoreSchema:
     return fields(
         id=text,
         store=text,
-        date=core_schema.str_schema(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", strict=True),
+        date=core_schema.no_info_after_validator_function(
+            _calendar_day,
+            core_schema.str_schema(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", strict=True),
+        ),
         total_price=number,
         products=core_schema.list_schema(product),
         catalog_version=text,  # not on tickets stored before versions were recorded
