@@ -84,6 +84,7 @@ def test_the_seed_stress_test_stores_exactly_1000_enriched_tickets(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "accepted 1000" in result.stdout
     assert "stored 1000" in result.stdout
+    assert result.stdout.startswith("sending "), result.stdout[:80]  # no markup shown as text
     # The seed's own counting snippet, then a look at every ticket.
     with (tmp_path / "database.json").open() as f:
         data = json.load(f)

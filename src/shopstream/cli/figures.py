@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from shopstream import export as exporting
 from shopstream.analytics import Filters, figures
@@ -37,7 +43,7 @@ def stress(
     target = url or f"http://{settings.api.host}:{settings.api.port}/data"
     store = open_store(settings.store.database_url.get_secret_value())
     with Progress(
-        "[progress.description]{task.description}",
+        TextColumn("{task.description}", markup=False),  # the console reads no markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
