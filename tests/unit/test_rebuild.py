@@ -267,3 +267,36 @@ def test_a_json_file_an_editor_replaced_during_the_rebuild_is_named_as_such(
         shadow.discard()
         shadow.release()
     assert [t.id for t in open_store(str(live)).tickets()] == [f"t{i}" for i in range(5)]
+
+
+def test_a_sqlite_store_that_is_not_there_is_refused_and_not_made(tmp_path: Path) -> None:
+    """A typo in DATABASE_URL: no store made at it, and the refusal lets the next rebuild
+    start (it left the rebuild's lock held when ``prepare`` failed)."""
+    _, catalog, categories = _prepared(f"sqlite:///{tmp_path / 'shop.db'}", tmp_path, 1)
+    typo = f"sqlite:///{tmp_path / 'typo' / 'shp.db'}"
+    settings = settings_from(DATABASE_URL=typo, CATEGORIES_FILE=str(categories))
+    for _ in range(2):  # the second is refused for the same reason, not as "being rebuilt"
+        with pytest.raises(StoreError, match="there is no SQLite store at"):
+            rebuild(settings, catalog, threading.Event())
+    assert not (tmp_path / "typo" / "shp.db").exists()
+    assert not list((tmp_path / "typo").glob("*"))
+
+
+def test_a_current_sqlite_store_is_rebuilt_while_a_worker_holds_its_write_lock(
+    tmp_path: Path,
+) -> None:
+    """Bringing the live store to this version's tables takes its write lock: on a store
+    already current, the rebuild must not, or a worker's batch held it past 5 s and the
+    rebuild ended in a raw 'database is locked'."""
+    store_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    _, catalog, _ = _prepared(store_url, tmp_path, 10)
+    shadow = shadow_of(store_url)
+    with closing(sqlite3.connect(tmp_path / "shop.db", isolation_level=None)) as worker:
+        worker.execute("BEGIN IMMEDIATE")  # a batch in progress
+        try:
+            shadow.prepare()
+            shadow.feed(BatchWriter(shadow.store, Changes(catalog), threading.Event()))
+        finally:
+            worker.execute("ROLLBACK")
+            shadow.discard()
+            shadow.release()

@@ -78,7 +78,11 @@ def rebuild(
     url = settings.store.database_url.get_secret_value()
     shadow = shadow_of(url)
     writer = BatchWriter(shadow.store, Changes(catalog), stopping, reporting)
-    shadow.prepare()
+    try:
+        shadow.prepare()
+    except BaseException:
+        shadow.release()  # the lock, if it was taken: the next rebuild may start
+        raise
     try:
         shadow.feed(writer)
         writer.flush()

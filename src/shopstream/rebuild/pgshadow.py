@@ -21,6 +21,7 @@ from shopstream.rebuild.shadow import lost_tickets, upgrade
 from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
 from shopstream.secret_url import mask
+from shopstream.stores import versions
 from shopstream.stores.postgres import PostgresStore
 from shopstream.stores.sql import TICKETS_WHERE, tickets
 
@@ -60,7 +61,8 @@ class PostgresShadow:
             admin.close()
             raise StoreError(f"{mask(self.url)} is being rebuilt by another rebuild")
         self._admin = admin
-        upgrade(PostgresStore(self.url))
+        if admin.execute(versions.POSTGRES_VERSIONED, (LIVE,)).fetchone() is None:
+            upgrade(PostgresStore(self.url))  # an older version's store, or none yet
         self._drop()  # what an interrupted rebuild left: start over
         admin.execute(f"CREATE SCHEMA {SCHEMA}")
         self.store.open()

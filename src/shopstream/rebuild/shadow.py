@@ -99,8 +99,9 @@ class BesideFile:
 def upgrade(live: Store) -> None:
     """Bring the live store to this version's tables, as a worker opening it does.
 
-    A store an older shopstream wrote, never opened by a worker since, lacks what the copy
-    reads (each ticket's ``catalog_version``).
+    For a store an older shopstream wrote, never opened by a worker since: it lacks what
+    the copy reads (each ticket's ``catalog_version``). Only then: opening takes the
+    store's schema lock, which the workers' writes wait for.
     """
     live.open()
     live.close()

@@ -13,10 +13,11 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from shopstream.errors import StoreError
 from shopstream.rebuild.shadow import BesideFile, lost_tickets, upgrade
 from shopstream.rebuild.sqlcopy import Schemas, copy_recategorised
 from shopstream.rebuild.writer import BatchWriter
-from shopstream.stores import SqliteStore
+from shopstream.stores import SqliteStore, versions
 from shopstream.stores.sql import TICKETS_WHERE, tickets
 from shopstream.stores.sqlite import read_only_uri
 
@@ -35,9 +36,23 @@ class SqliteShadow(BesideFile):
 
     def prepare(self) -> None:
         self._lock.take()
-        upgrade(SqliteStore(self.live))  # a missing store made empty, as a worker would
+        self._upgrade_live()
         self._remove()  # an interrupted rebuild's: start over
         self.store.open()
+
+    def _upgrade_live(self) -> None:
+        """The live store brought to this version's tables if an older version wrote it."""
+        if not self.live.exists():  # a typo in DATABASE_URL: make no store there
+            raise StoreError(f"there is no SQLite store at {self.live}: nothing to rebuild")
+        try:
+            with closing(sqlite3.connect(read_only_uri(self.live), uri=True)) as db:
+                versioned = versions.sqlite_versioned(db)
+            if not versioned:
+                upgrade(SqliteStore(self.live))
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"sqlite store {self.live} could not be brought to this version's tables: {exc}"
+            ) from exc
 
     def _remove(self) -> None:
         for suffix in ("", "-wal", "-shm"):

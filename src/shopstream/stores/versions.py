@@ -48,12 +48,23 @@ ON CONFLICT (store, catalog_version, date) DO UPDATE SET
 """
 
 
+def sqlite_versioned(db: sqlite3.Connection) -> bool:
+    """Whether the store's tickets record their version (a worker of this version opened it)."""
+    return "catalog_version" in {row[1] for row in db.execute("PRAGMA table_info(tickets)")}
+
+
+POSTGRES_VERSIONED = """
+SELECT 1 FROM information_schema.columns
+WHERE table_schema = %s AND table_name = 'tickets' AND column_name = 'catalog_version'
+"""
+"""a row if the tickets of the schema given record their version"""
+
+
 def migrate_sqlite(db: sqlite3.Connection) -> None:
     """Add the column and the roll-up if the store lacks them (``db`` in autocommit mode)."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(tickets)")}
-        if "catalog_version" not in columns:
+        if not sqlite_versioned(db):
             db.execute(f"ALTER TABLE tickets ADD COLUMN {_COLUMN}")
         found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'daily_versions'")
         if found.fetchone() is None:
