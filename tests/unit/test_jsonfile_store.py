@@ -185,6 +185,19 @@ def test_a_day_not_of_the_calendar_is_named_not_read(path: Path) -> None:
     assert path.read_bytes() == before
 
 
+def test_a_last_line_edited_into_a_whole_object_is_named_not_cut_off(path: Path) -> None:
+    """A torn write never leaves a whole JSON object: the last ticket, its date made
+    2024-02-30 and the array's ] joined to its line, was cut off into a .torn file."""
+    _store_ten(path)
+    _edit_line(path, 11, lambda line: re.sub(r'"date":"[^"]*"', '"date":"2024-02-30"', line))
+    path.write_text(path.read_text().removesuffix("\n]\n") + "]\n")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"line 11: not a stored ticket \(date: not a day of"):
+        JsonFileStore(path).open()
+    assert path.read_bytes() == before
+    assert list(path.parent.glob("*.torn-*")) == []
+
+
 def test_a_line_that_is_not_json_mid_file_stops_the_worker(path: Path) -> None:
     _store_ten(path)
     _edit_line(path, 6, lambda line: line[: len(line) // 2])

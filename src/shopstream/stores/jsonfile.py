@@ -201,6 +201,8 @@ class JsonFileStore:
                 closed = True
             else:
                 yield line
+        if pending is not None and pending.whole_object:  # the last line, edited by hand
+            raise UnreadableLine(self.path, pending)
 
     def _index(self, file: BinaryIO, line: Line) -> None:
         entry = line.entry

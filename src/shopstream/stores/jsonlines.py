@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, BinaryIO
 
+import orjson
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError, core_schema
 
 from shopstream.errors import StoreError
@@ -130,6 +131,19 @@ class Line:
     def torn(self) -> bool:
         """Zero bytes: a hole that a power cut left in a write that never finished."""
         return b"\x00" in self.text
+
+    @property
+    def whole_object(self) -> bool:
+        """Whether the line holds a whole JSON object (one that is not a stored ticket).
+
+        A write cut short leaves a prefix of a stored ticket's line, which is never a whole
+        object: such a line is a person's edit, to be named, never cut off as torn.
+        """
+        body = self.text[: self.text.rfind(b"}") + 1]
+        try:
+            return isinstance(orjson.loads(body), dict)
+        except orjson.JSONDecodeError:
+            return False
 
     def preview(self) -> str:
         return self.text[:80].decode(errors="replace")
